@@ -1,0 +1,110 @@
+/* RDMSR/WRMSR exits.  MSRs the guest owns outright are passed through in
+ * the bitmap (see domain.c); the rest are emulated here, and anything else
+ * raises #GP(0) as on a CPU without that MSR. */
+#include "exit.h"
+#include "console.h"
+#include "hypercall.h"
+#include "vcpu.h"
+#include "vmx.h"
+#include "x86.h"
+
+#define MSR_IA32_PLATFORM_ID   0x017
+#define EFER_WRITABLE          (EFER_SCE | EFER_LME | EFER_NXE)
+
+static bool pat_valid(uint64_t pat)
+{
+    for (unsigned i = 0; i < 8; i++) {
+        uint8_t t = (uint8_t)(pat >> (8 * i));
+        if (t == 2 || t == 3 || t > 7)
+            return false;
+    }
+    return true;
+}
+
+static bool read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+    switch (msr) {
+    case MSR_IA32_EFER:           *val = vmread(VMCS_GUEST_IA32_EFER); return true;
+    case MSR_IA32_PAT:            *val = vmread(VMCS_GUEST_IA32_PAT); return true;
+    case MSR_IA32_DEBUGCTL:       *val = vmread(VMCS_GUEST_IA32_DEBUGCTL); return true;
+    case MSR_IA32_APIC_BASE:      *val = v->apic_base; return true;
+    case MSR_IA32_TSC:            *val = rdtsc(); return true;
+    /* Locked, VMX off: the guest may not enable VMX. */
+    case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCK; return true;
+    /* Fast strings on, BTS and PEBS unavailable. */
+    case MSR_IA32_MISC_ENABLE:    *val = BIT(0) | BIT(11) | BIT(12); return true;
+    case MSR_IA32_PLATFORM_ID:
+    case MSR_IA32_BIOS_SIGN_ID:
+    case MSR_IA32_MTRRCAP:        /* no fixed or variable MTRRs */
+    case MSR_IA32_MCG_CAP:
+    case MSR_IA32_MCG_STATUS:     *val = 0; return true;
+    case MSR_IA32_MTRR_DEF_TYPE:  *val = 0xc06; return true;   /* enabled, WB */
+    default:                      return false;
+    }
+}
+
+static bool write_efer(struct vcpu *v, uint64_t val)
+{
+    uint64_t old = vmread(VMCS_GUEST_IA32_EFER);
+    if (val & ~(EFER_WRITABLE | EFER_LMA))
+        return false;
+    /* LME may not change while paging is on (SDM 2.2.1). */
+    if ((vmread(VMCS_GUEST_CR0) & CR0_PG) && ((val ^ old) & EFER_LME))
+        return false;
+    vmwrite(VMCS_GUEST_IA32_EFER, (val & EFER_WRITABLE) | (old & EFER_LMA));
+    return true;
+}
+
+static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+    switch (msr) {
+    case MSR_IA32_EFER:
+        return write_efer(v, val);
+    case MSR_IA32_PAT:
+        if (!pat_valid(val))
+            return false;
+        vmwrite(VMCS_GUEST_IA32_PAT, val);
+        return true;
+    case MSR_IA32_DEBUGCTL:
+        return val == 0;        /* no LBR/BTF virtualization */
+    case MSR_IA32_APIC_BASE:
+        /* No local APIC is emulated: only the reset value is accepted. */
+        return val == v->apic_base;
+    case MSR_IA32_BIOS_SIGN_ID:
+        return true;            /* microcode revision probe */
+    case MSR_IA32_MTRR_DEF_TYPE:
+        return val == 0xc06;
+    case MSR_IA32_MCG_STATUS:
+        return val == 0;
+    case NESTOR_HYPERCALL_MSR:
+        return hypercall_page_install(v, val) == 0;
+    default:
+        return false;
+    }
+}
+
+void handle_rdmsr(struct vcpu *v)
+{
+    uint32_t msr = (uint32_t)v->regs.gpr[R_CX];
+    uint64_t val;
+    if (!read_msr(v, msr, &val)) {
+        hv_debug("d%u: RDMSR %#x -> #GP", v->dom->id, msr);
+        vcpu_inject_gp0(v);
+        return;
+    }
+    v->regs.gpr[R_AX] = (uint32_t)val;
+    v->regs.gpr[R_DX] = val >> 32;
+    vcpu_skip_instruction(v);
+}
+
+void handle_wrmsr(struct vcpu *v)
+{
+    uint32_t msr = (uint32_t)v->regs.gpr[R_CX];
+    uint64_t val = (v->regs.gpr[R_DX] << 32) | (uint32_t)v->regs.gpr[R_AX];
+    if (!write_msr(v, msr, val)) {
+        hv_debug("d%u: WRMSR %#x <- %#lx -> #GP", v->dom->id, msr, val);
+        vcpu_inject_gp0(v);
+        return;
+    }
+    vcpu_skip_instruction(v);
+}

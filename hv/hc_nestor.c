@@ -1,0 +1,33 @@
+/* nestor_op: Nestor's own hypercall (exit statistics). */
+#include "hypercall.h"
+#include "guest_mem.h"
+#include "stats.h"
+
+static long get_exit_stats(struct vcpu *v, uint64_t gla)
+{
+    static struct nestor_exit_stats st;
+    struct domain *d;
+    int rc;
+
+    if (copy_from_guest(v, &st, gla, 4))
+        return -XEN_EFAULT;
+    if ((rc = hc_target_domain(v, st.domid, &d)))
+        return rc;
+    if (st.vcpu >= d->nr_vcpus)
+        return -XEN_EINVAL;
+    stats_fill(&d->vcpu[st.vcpu], &st);
+    st.domid = d->id;
+    if (copy_to_guest(v, gla, &st, sizeof(st)))
+        return -XEN_EFAULT;
+    return 0;
+}
+
+long hc_nestor_op(struct vcpu *v, const struct hc_args *a)
+{
+    switch (a->a[0]) {
+    case NESTOR_OP_get_exit_stats:
+        return get_exit_stats(v, a->a[1]);
+    default:
+        return -XEN_ENOSYS;
+    }
+}

@@ -1,0 +1,25 @@
+# The L0 hypervisor: freestanding, linked at its load address (1 MiB) and run
+# identity-mapped.
+HV_DIR   := hv
+HV_OUT   := $(BUILD)/hv
+HV_SRCS  := $(wildcard $(HV_DIR)/*.c) $(wildcard $(HV_DIR)/arch/*.S)
+HV_OBJS  := $(patsubst $(HV_DIR)/%,$(HV_OUT)/%.o,$(HV_SRCS))
+HV_CFLAGS := $(FREESTANDING_CFLAGS) -I$(HV_DIR) -D__XEN__HV_BUILD
+
+hv: $(HV_OUT)/nestor.elf
+
+$(HV_OUT)/nestor.elf: $(HV_OBJS) $(HV_DIR)/linker.ld
+	@echo "  LD      $@"
+	$(Q)$(CC) $(FREESTANDING_LDFLAGS) -T $(HV_DIR)/linker.ld -o $@ $(HV_OBJS)
+
+$(HV_OUT)/%.c.o: $(HV_DIR)/%.c | $(XENINC)/xen
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+
+$(HV_OUT)/%.S.o: $(HV_DIR)/%.S
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(HV_OBJS:.o=.d)

@@ -1,0 +1,169 @@
+/* Round-robin over runnable vCPUs; the VMX-preemption timer ends a slice. */
+#include "sched.h"
+#include "console.h"
+#include "exit.h"
+#include "power.h"
+#include "vcpu.h"
+#include "vmx.h"
+#include "x86.h"
+
+#define MAX_RUNQ (HV_MAX_DOMAINS * HV_MAX_VCPUS)
+
+uint64_t sched_slice_tsc = 2000000;
+
+int vmx_enter(struct guest_regs *regs, int launched);
+
+static struct vcpu *runq[MAX_RUNQ];
+static unsigned nr_runq;
+static struct vcpu *current;        /* its VMCS is the current VMCS */
+static unsigned cur_idx;
+static bool new_slice;
+
+void sched_add(struct vcpu *v)
+{
+    if (nr_runq < MAX_RUNQ)
+        runq[nr_runq++] = v;
+}
+
+void sched_remove(struct vcpu *v)
+{
+    for (unsigned i = 0; i < nr_runq; i++) {
+        if (runq[i] != v)
+            continue;
+        for (unsigned j = i; j + 1 < nr_runq; j++)
+            runq[j] = runq[j + 1];
+        nr_runq--;
+        if (cur_idx > i || cur_idx >= nr_runq)
+            cur_idx = cur_idx ? cur_idx - 1 : 0;
+        break;
+    }
+    v->state = VCPU_DEAD;
+    if (v == current)
+        current = NULL;     /* its VMCS is about to be cleared */
+}
+
+struct vcpu *sched_current(void)
+{
+    return current;
+}
+
+static bool runnable(const struct vcpu *v)
+{
+    return v->state == VCPU_RUNNABLE && v->dom->pause_count == 0 &&
+           v->dom->state == DOM_RUNNING;
+}
+
+void sched_yield(struct vcpu *v) { new_slice = true; (void)v; }
+void sched_block(struct vcpu *v) { v->state = VCPU_BLOCKED; }
+void sched_wake(struct vcpu *v) { if (v->state == VCPU_BLOCKED) v->state = VCPU_RUNNABLE; }
+void sched_kick(void) { }
+
+/* Ends the run: every domain has ended. */
+static __attribute__((noreturn)) void all_ended(void)
+{
+    unsigned total = 0, ok = 0;
+    for (unsigned i = 0; i < HV_MAX_DOMAINS; i++) {
+        if (!domains[i].used)
+            continue;
+        total++;
+        ok += domain_ok(&domains[i]);
+    }
+    char why[64];
+    snprintf(why, sizeof(why), "%u domain(s), %u ok, %u failed", total, ok, total - ok);
+    power_off(total == 0 ? NESTOR_EXIT_NO_DOMAINS :
+              ok == total ? NESTOR_EXIT_OK : NESTOR_EXIT_DOMAIN_FAILED, why);
+}
+
+/* Nothing runnable but vCPUs remain: they are halted or paused and nothing
+ * in the system can wake them any more. */
+static void end_stuck_domains(void)
+{
+    while (nr_runq) {
+        struct vcpu *v = runq[0];
+        if (v->state == VCPU_BLOCKED)
+            domain_crash(v->dom, "halted (HLT or SCHEDOP_block) with nothing left to wake it");
+        else
+            domain_crash(v->dom, "paused with no running domain left to unpause it");
+    }
+}
+
+static struct vcpu *pick(void)
+{
+    if (current && runnable(current) && !new_slice)
+        return current;
+    for (unsigned n = 1; n <= nr_runq; n++) {
+        unsigned i = (cur_idx + n) % nr_runq;
+        if (runnable(runq[i])) {
+            cur_idx = i;
+            new_slice = true;
+            return runq[i];
+        }
+    }
+    return NULL;
+}
+
+static void switch_to(struct vcpu *v)
+{
+    if (current)
+        vcpu_save_state(current);
+    if (vmptrld(v->vmcs_pa)) {
+        hv_err("VMPTRLD of vCPU %u.%u failed", v->dom->id, v->id);
+        power_off(NESTOR_EXIT_PANIC, "VMPTRLD failed");
+    }
+    vcpu_load_state(v);
+    current = v;
+}
+
+static void entry_failed(struct vcpu *v, int rc)
+{
+    if (rc == 2) {
+        uint32_t err = (uint32_t)vmread(VMCS_INSTR_ERROR);
+        domain_crash(v->dom, "VM entry failed: VMfailValid, error %u (%s)", err,
+                     vmx_instr_error_name(err));
+    } else {
+        domain_crash(v->dom, "VM entry failed: VMfailInvalid");
+    }
+}
+
+void sched_run(void)
+{
+    struct vcpu *charge = NULL;
+    unsigned charge_reason = 0;
+    uint64_t t_exit = 0;
+
+    for (;;) {
+        struct vcpu *v = pick();
+        if (!v) {
+            if (!nr_runq)
+                all_ended();
+            end_stuck_domains();
+            continue;
+        }
+        if (v != current)
+            switch_to(v);
+        if (new_slice) {
+            vmwrite(VMCS_PREEMPTION_TIMER, sched_slice_tsc >> vmx_caps.preemption_shift);
+            new_slice = false;
+        }
+        /* hv time of the previous exit: from its VM exit to this entry. */
+        if (charge) {
+            charge->exits[charge_reason].cycles += rdtsc() - t_exit;
+            charge = NULL;
+        }
+        int rc = vmx_enter(&v->regs, v->launched);
+        t_exit = rdtsc();
+        if (rc) {
+            entry_failed(v, rc);
+            continue;
+        }
+        v->launched = true;
+        uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+        unsigned basic = reason & 0xffff;
+        if (basic < NESTOR_NR_EXIT_REASONS) {
+            v->exits[basic].count++;
+            charge = v;
+            charge_reason = basic;
+        }
+        exit_dispatch(v, reason);
+    }
+}

@@ -1,0 +1,24 @@
+/* Round-robin scheduling of vCPUs with the VMX-preemption timer, and the
+ * hv's main loop (enter guest, dispatch exit, repeat). */
+#ifndef HV_SCHED_H
+#define HV_SCHED_H
+
+#include "domain.h"
+
+extern uint64_t sched_slice_tsc;        /* time slice in TSC cycles */
+
+void sched_add(struct vcpu *v);
+void sched_remove(struct vcpu *v);
+/* Gives up the rest of the current slice. */
+void sched_yield(struct vcpu *v);
+/* Blocks v until it is woken (or found to be stuck). */
+void sched_block(struct vcpu *v);
+void sched_wake(struct vcpu *v);
+/* Re-evaluates runnability after a pause count change. */
+void sched_kick(void);
+/* The vCPU whose VMCS is current, or NULL. */
+struct vcpu *sched_current(void);
+/* Runs guests until every domain has ended; never returns. */
+__attribute__((noreturn)) void sched_run(void);
+
+#endif

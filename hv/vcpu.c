@@ -1,0 +1,68 @@
+/* Guest-state helpers for exit handlers, and the state the hv switches by
+ * hand because the VMCS does not hold it. */
+#include "vcpu.h"
+#include "vmx.h"
+#include "x86.h"
+
+uint64_t vcpu_rip(void)
+{
+    return vmread(VMCS_GUEST_RIP);
+}
+
+void vcpu_skip_instruction(struct vcpu *v)
+{
+    vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSTR_LEN));
+    uint64_t intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
+void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error)
+{
+    uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector;
+    /* No error code is pushed in real mode (unrestricted guest, CR0.PE=0). */
+    if (has_error && (vmread(VMCS_GUEST_CR0) & CR0_PE)) {
+        info |= INTR_INFO_DELIVER_ERROR;
+        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
+    }
+    vmwrite(VMCS_ENTRY_INTR_INFO, info);
+}
+
+unsigned vcpu_cpl(void)
+{
+    return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
+}
+
+void vcpu_load_state(struct vcpu *v)
+{
+    write_cr2(v->cr2);
+    write_dr0(v->dr[0]);
+    write_dr1(v->dr[1]);
+    write_dr2(v->dr[2]);
+    write_dr3(v->dr[3]);
+    write_dr6(v->dr6);
+    wrmsr(MSR_IA32_KERNEL_GS_BASE, v->kernel_gs_base);
+    wrmsr(MSR_IA32_STAR, v->star);
+    wrmsr(MSR_IA32_LSTAR, v->lstar);
+    wrmsr(MSR_IA32_CSTAR, v->cstar);
+    wrmsr(MSR_IA32_FMASK, v->fmask);
+    wrmsr(MSR_IA32_TSC_AUX, v->tsc_aux);
+    __asm__ volatile("fxrstor64 %0" : : "m"(v->fxsave));
+}
+
+void vcpu_save_state(struct vcpu *v)
+{
+    v->cr2 = read_cr2();
+    v->dr[0] = read_dr0();
+    v->dr[1] = read_dr1();
+    v->dr[2] = read_dr2();
+    v->dr[3] = read_dr3();
+    v->dr6 = read_dr6();
+    v->kernel_gs_base = rdmsr(MSR_IA32_KERNEL_GS_BASE);
+    v->star = rdmsr(MSR_IA32_STAR);
+    v->lstar = rdmsr(MSR_IA32_LSTAR);
+    v->cstar = rdmsr(MSR_IA32_CSTAR);
+    v->fmask = rdmsr(MSR_IA32_FMASK);
+    v->tsc_aux = rdmsr(MSR_IA32_TSC_AUX);
+    __asm__ volatile("fxsave64 %0" : "=m"(v->fxsave));
+}

@@ -1,0 +1,20 @@
+/* Operations on the current vCPU's guest state. */
+#ifndef HV_VCPU_H
+#define HV_VCPU_H
+
+#include "domain.h"
+
+/* Advances RIP past the exiting instruction (and ends STI/MOV-SS blocking). */
+void vcpu_skip_instruction(struct vcpu *v);
+/* Queues a hardware exception for the next VM entry. */
+void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
+static inline void vcpu_inject_gp0(struct vcpu *v) { vcpu_inject_exception(v, 13, true, 0); }
+static inline void vcpu_inject_ud(struct vcpu *v) { vcpu_inject_exception(v, 6, false, 0); }
+/* Current privilege level (SS.DPL). */
+unsigned vcpu_cpl(void);
+uint64_t vcpu_rip(void);
+/* Loads/saves the guest state VMX does not switch (CR2, DRs, FPU, MSRs). */
+void vcpu_load_state(struct vcpu *v);
+void vcpu_save_state(struct vcpu *v);
+
+#endif

@@ -1,0 +1,23 @@
+/* Building a vCPU's VMCS: controls and host state once, guest state for
+ * the two start conventions (ELF64 long mode, multiboot 32-bit). */
+#ifndef HV_VMCS_H
+#define HV_VMCS_H
+
+#include "domain.h"
+
+/* Allocates, clears, loads and fills the VMCS of v.  Returns 0 or -1. */
+int vmcs_create(struct vcpu *v);
+void vmcs_destroy(struct vcpu *v);
+/* Guest state at an ELF64 entry: see NESTOR_* in nestor/abi.h. */
+void vmcs_guest_long_mode(struct vcpu *v, uint64_t rip, uint64_t start_info);
+/* Guest state at a multiboot entry: 32-bit protected mode, paging off. */
+void vmcs_guest_multiboot(struct vcpu *v, uint64_t rip, uint32_t eax, uint32_t ebx);
+/* Writes the guest's view of CR0/CR4 with the bits VMX forces hidden. */
+void vmcs_set_guest_cr0(uint64_t cr0);
+void vmcs_set_guest_cr4(uint64_t cr4);
+
+/* Bits of CR0/CR4 the hv owns (guest/host masks). */
+#define HV_CR0_OWNED (CR0_NE)
+#define HV_CR4_OWNED (CR4_VMXE | CR4_SMXE | CR4_OSXSAVE)
+
+#endif
