@@ -29,9 +29,9 @@ static void load_pdptes(struct vcpu *v, uint64_t cr3)
 
 static bool set_cr0(struct vcpu *v, uint64_t val)
 {
-    uint64_t old = vmread(VMCS_CR0_READ_SHADOW);
+    uint64_t old = vmcs_guest_cr0();
     uint64_t efer = vmread(VMCS_GUEST_IA32_EFER);
-    uint64_t cr4 = vmread(VMCS_CR4_READ_SHADOW);
+    uint64_t cr4 = vmcs_guest_cr4();
 
     if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
         return false;
@@ -60,8 +60,8 @@ static bool set_cr4(struct vcpu *v, uint64_t val)
         return false;
     if ((val & CR4_PCIDE) && !(efer & EFER_LMA))
         return false;
-    uint64_t old = vmread(VMCS_CR4_READ_SHADOW);
-    if ((vmread(VMCS_CR0_READ_SHADOW) & CR0_PG) && !(efer & EFER_LMA) &&
+    uint64_t old = vmcs_guest_cr4();
+    if ((vmcs_guest_cr0() & CR0_PG) && !(efer & EFER_LMA) &&
         ((val ^ old) & (CR4_PAE | CR4_PSE | CR4_PGE)) && (val & CR4_PAE))
         load_pdptes(v, vmread(VMCS_GUEST_CR3));
     vmcs_set_guest_cr4(val);

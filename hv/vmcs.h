@@ -16,6 +16,11 @@ void vmcs_guest_multiboot(struct vcpu *v, uint64_t rip, uint32_t eax, uint32_t e
 void vmcs_set_guest_cr0(uint64_t cr0);
 void vmcs_set_guest_cr4(uint64_t cr4);
 
+/* The guest's view of CR0/CR4: owned bits from the read shadow, the rest
+ * from the real register (writes to unowned bits never exit). */
+uint64_t vmcs_guest_cr0(void);
+uint64_t vmcs_guest_cr4(void);
+
 /* Bits of CR0/CR4 the hv owns (guest/host masks). */
 #define HV_CR0_OWNED (CR0_NE)
 #define HV_CR4_OWNED (CR4_VMXE | CR4_SMXE | CR4_OSXSAVE)
