@@ -12,6 +12,7 @@
 #include "x86.h"
 
 struct domain domains[HV_MAX_DOMAINS];
+unsigned domains_rejected;
 
 static uint64_t ept_alloc(void *ctx) { return pmm_alloc_zeroed_page(); }
 static void ept_free(void *ctx, uint64_t pa) { pmm_free(pa, 1); }
@@ -242,6 +243,7 @@ static int build_boot_info(struct domain *d, const struct load_plan *plan, char 
         info = bootinfo_start_info(&a, bp);
         if (info)
             vmcs_guest_long_mode(v, plan->entry, info);
+        d->start_info_gpa = info;
         break;
     case KIND_MB1:
         info = bootinfo_mbi1(&a, bp);
@@ -335,8 +337,18 @@ fail:
     free_resources(d);
     d->used = false;
 fail_noslot:
+    domains_rejected++;
     hv_err("domain '%s' not created: %s", cfg->name, err);
     return NULL;
+}
+
+void domain_set_created_tsc(struct domain *d, uint64_t tsc)
+{
+    d->created_tsc = tsc;
+    if (d->start_info_gpa) {
+        struct nestor_start_info *si = gpa_to_hva(d, d->start_info_gpa);
+        si->created_tsc = tsc;
+    }
 }
 
 bool domain_ok(const struct domain *d)

@@ -72,6 +72,7 @@ struct domain {
     uint64_t msr_bitmap_pa;
     uint64_t hypercall_page_gpa;
     uint64_t created_tsc;
+    uint64_t start_info_gpa;        /* ELF64 guests: where their start info is */
 
     enum dom_end end;
     int64_t end_code;
@@ -89,6 +90,8 @@ struct domain {
 };
 
 extern struct domain domains[HV_MAX_DOMAINS];
+/* Boot modules that named a domain which could not be created. */
+extern unsigned domains_rejected;
 
 struct domain *domain_by_id(unsigned id);
 /* The domain with the smallest id >= id (dead ones included), or NULL. */
@@ -103,6 +106,8 @@ void domain_end(struct domain *d, enum dom_end how, int64_t code, const char *wh
 /* Kills the domain for a guest error, with a formatted reason. */
 void domain_crash(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool domain_ok(const struct domain *d);
+/* Records the TSC at which all boot domains exist (ELF64 start info). */
+void domain_set_created_tsc(struct domain *d, uint64_t tsc);
 /* Describes the result, e.g. "exit(0)", "shutdown(poweroff)", "killed: ..." */
 void domain_result(const struct domain *d, char *buf, size_t size);
 

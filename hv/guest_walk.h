@@ -14,7 +14,8 @@ struct walk_regs {
 /* Reads 8 (or 4, for 32-bit paging) bytes of guest-physical memory. */
 typedef bool (*walk_read_fn)(void *ctx, uint64_t gpa, uint64_t *val, unsigned size);
 
-enum walk_result { WALK_OK, WALK_NOT_PRESENT, WALK_NOT_WRITABLE, WALK_BAD_GPA, WALK_UNSUPPORTED };
+enum walk_result { WALK_OK, WALK_NOT_PRESENT, WALK_NOT_WRITABLE, WALK_BAD_GPA, WALK_UNSUPPORTED,
+                   WALK_NONCANONICAL };
 
 /* Translates `gla` for a supervisor access (user bit not checked). */
 enum walk_result guest_walk(const struct walk_regs *r, uint64_t gla, bool write,

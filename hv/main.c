@@ -83,23 +83,32 @@ static void create_boot_domains(void)
 
         if (domcfg_parse(m->cmdline, &cfg, err, sizeof(err))) {
             hv_err("module %u ('%s') rejected: %s", i, m->cmdline, err);
+            domains_rejected++;
             continue;
         }
         if (cfg.kind == KIND_MOD) {
             hv_err("module %u ('%s') rejected: a mod module needs a domain module before it", i, m->cmdline);
+            domains_rejected++;
             continue;
         }
         unsigned nr = guest_modules(i, mods, ARRAY_SIZE(mods));
-        if (m->end <= m->start)
+        if (m->end <= m->start) {
             hv_err("domain '%s' not created: module %u is empty", cfg.name, i);
-        else if (nr > ARRAY_SIZE(mods))
+            domains_rejected++;
+        } else if (nr > ARRAY_SIZE(mods)) {
             hv_err("domain '%s' not created: %u modules (at most %zu)", cfg.name, nr, ARRAY_SIZE(mods));
-        else
+            domains_rejected++;
+        } else
             domain_create(&cfg, phys_to_virt(m->start), m->end - m->start, mods, nr);
         i += nr;
     }
     if (boot_info.modules_dropped)
         hv_err("%u boot modules beyond the first %d ignored", boot_info.modules_dropped, HV_MAX_MODULES);
+    /* One start time for all, so guests can measure fairness from it. */
+    uint64_t now = rdtsc();
+    for (unsigned i = 0; i < HV_MAX_DOMAINS; i++)
+        if (domains[i].used)
+            domain_set_created_tsc(&domains[i], now);
     /* Images were copied into their domains: the module memory is free now. */
     for (unsigned i = 0; i < boot_info.nr_modules; i++)
         pmm_release_range(boot_info.modules[i].start,

@@ -68,10 +68,12 @@ static __attribute__((noreturn)) void all_ended(void)
         total++;
         ok += domain_ok(&domains[i]);
     }
-    char why[64];
-    snprintf(why, sizeof(why), "%u domain(s), %u ok, %u failed", total, ok, total - ok);
+    char why[96];
+    snprintf(why, sizeof(why), "%u domain(s), %u ok, %u failed, %u module(s) rejected",
+             total, ok, total - ok, domains_rejected);
+    /* A module that could not become a domain counts as a failure. */
     power_off(total == 0 ? NESTOR_EXIT_NO_DOMAINS :
-              ok == total ? NESTOR_EXIT_OK : NESTOR_EXIT_DOMAIN_FAILED, why);
+              ok == total && !domains_rejected ? NESTOR_EXIT_OK : NESTOR_EXIT_DOMAIN_FAILED, why);
 }
 
 /* Nothing runnable but vCPUs remain: they are halted or paused and nothing

@@ -1,0 +1,2 @@
+# Host unit tests (cmocka) for the hv's pure logic.
+unit-bin:

@@ -125,6 +125,10 @@ def add_run_options(p):
                    help="use DIR as the work directory (ISO tree, ISO, bochsrc, "
                    "serial.out, bochs.log) and keep it; default: a temporary "
                    "directory under build/run/, removed afterwards")
+    p.add_argument("--raw-module", action="append", default=[], metavar="PATH::CMDLINE",
+                   help="add a boot module with this exact command line after the "
+                   "guests (for testing how the hypervisor rejects malformed "
+                   "modules; e.g. 'junk.bin::elf mem=8M')")
     p.add_argument("--hv", default=HV_IMAGE, metavar="PATH",
                    help="hypervisor image (default build/hv/nestor.elf)")
 
@@ -174,6 +178,10 @@ def check_run_args(args):
             raise UsageError("--hv-arg %r: expected K=V without whitespace" % kv)
     if args.platform == "qemu" and args.cpu is not None:
         note("--cpu applies to Bochs only; QEMU runs its default %s model" % qemu.CPU_NAME)
+    for raw in args.raw_module:
+        path, sep, _ = raw.partition("::")
+        if not sep or not os.path.isfile(path):
+            raise UsageError("--raw-module %r: expected an existing PATH::CMDLINE" % raw)
     specs = [guests.parse_guest_spec(g) for g in args.guest]
     return guests.resolve_guests(specs)
 
@@ -204,7 +212,8 @@ def cmd_run(args):
 
 def run_in(workdir, specs, args):
     tree = os.path.join(workdir, "iso")
-    iso.populate_tree(tree, args.hv, specs, args.loglvl, args.hv_arg)
+    raw = [tuple(r.split("::", 1)) for r in args.raw_module]
+    iso.populate_tree(tree, args.hv, specs, args.loglvl, args.hv_arg, raw)
     image = iso.make_iso(tree, os.path.join(workdir, "nestor.iso"))
     cpu = (args.cpu or "tigerlake") if args.platform == "bochs" else qemu.CPU_NAME
     note("booting %d domain(s) on %s (%s, %d MiB): %s" % (

@@ -72,7 +72,11 @@ def domain_cmdline_words(spec):
     return words
 
 
-def grub_cfg(specs, loglvl="info", hv_args=()):
+def raw_iso_path(index, path):
+    return "/raw/%d-%s" % (index, os.path.basename(path))
+
+
+def grub_cfg(specs, loglvl="info", hv_args=(), raw_modules=()):
     """The whole grub.cfg text for these (resolved) guest specs."""
     lines = [
         "set timeout=0",
@@ -88,11 +92,14 @@ def grub_cfg(specs, loglvl="info", hv_args=()):
         for mod_index, mod in enumerate(spec.mods, 1):
             lines.append("    module2 %s %s" % (mod_iso_path(index, mod_index, mod),
                                                 grub_words(["mod", os.path.basename(mod)])))
+    # Verbatim module lines: GRUB splits them into words like any other.
+    for index, (path, cmdline) in enumerate(raw_modules, 1):
+        lines.append("    module2 %s %s" % (raw_iso_path(index, path), cmdline))
     lines += ["    boot", "}"]
     return "\n".join(lines) + "\n"
 
 
-def populate_tree(tree, hv_image, specs, loglvl="info", hv_args=()):
+def populate_tree(tree, hv_image, specs, loglvl="info", hv_args=(), raw_modules=()):
     """Create the ISO tree under `tree` (which must not exist yet)."""
     os.makedirs(os.path.join(tree, "boot", "grub"))
     os.makedirs(os.path.join(tree, "guests"))
@@ -102,8 +109,11 @@ def populate_tree(tree, hv_image, specs, loglvl="info", hv_args=()):
         shutil.copyfile(spec.path, _in_tree(tree, guest_iso_path(index, spec)))
         for mod_index, mod in enumerate(spec.mods, 1):
             shutil.copyfile(mod, _in_tree(tree, mod_iso_path(index, mod_index, mod)))
+    os.makedirs(os.path.join(tree, "raw"))
+    for index, (path, _) in enumerate(raw_modules, 1):
+        shutil.copyfile(path, _in_tree(tree, raw_iso_path(index, path)))
     with open(os.path.join(tree, "boot", "grub", "grub.cfg"), "w") as f:
-        f.write(grub_cfg(specs, loglvl, hv_args))
+        f.write(grub_cfg(specs, loglvl, hv_args, raw_modules))
 
 
 def _in_tree(tree, iso_path):

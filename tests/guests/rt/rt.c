@@ -57,6 +57,15 @@ void rt_finish(void)
     rt_exit(failures || !passes ? 1 : 0);
 }
 
+const char *strstr_local(const char *h, const char *n)
+{
+    size_t nl = strlen(n);
+    for (; *h; h++)
+        if (!strncmp(h, n, nl))
+            return h;
+    return NULL;
+}
+
 /* ---- command line ----------------------------------------------------------- */
 static const char *find_key(const char *key)
 {

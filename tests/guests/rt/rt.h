@@ -44,6 +44,9 @@ __attribute__((noreturn)) void rt_finish(void);
 __attribute__((noreturn)) void rt_exit(uint32_t code);
 unsigned rt_failures(void);
 
+/* Substring search (the hv's lib has none). */
+const char *strstr_local(const char *h, const char *n);
+
 /* "key=value" from the command line, or def. */
 uint64_t rt_arg_u64(const char *key, uint64_t def);
 bool rt_arg_flag(const char *key);
