@@ -16,8 +16,8 @@ void dom_console_putc(struct domain *d, char c)
     }
     if (c == '\r')
         return;
-    /* Control bytes other than tab would corrupt the host's log parsing. */
-    if ((uint8_t)c < 0x20 && c != '\t')
+    /* Control and non-ASCII bytes would corrupt the host's log parsing. */
+    if (((uint8_t)c < 0x20 && c != '\t') || (uint8_t)c >= 0x7f)
         c = '?';
     d->uart_line[d->uart_len++] = c;
     if (d->uart_len == sizeof(d->uart_line))

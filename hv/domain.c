@@ -377,7 +377,7 @@ void domain_result(const struct domain *d, char *buf, size_t size)
 
 void domain_end(struct domain *d, enum dom_end how, int64_t code, const char *why)
 {
-    char result[160];
+    char result[200];
     if (d->state == DOM_DEAD)
         return;
     d->end = how;
@@ -397,7 +397,7 @@ void domain_end(struct domain *d, enum dom_end how, int64_t code, const char *wh
 
 void domain_crash(struct domain *d, const char *fmt, ...)
 {
-    char why[96];
+    char why[sizeof(d->end_why)];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);

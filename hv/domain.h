@@ -76,7 +76,7 @@ struct domain {
 
     enum dom_end end;
     int64_t end_code;
-    char end_why[96];
+    char end_why[160];
 
     /* Emulated devices */
     char uart_line[160];

@@ -56,7 +56,7 @@ void stats_print_domain(const struct domain *d)
 {
     static char buf[8192];
     struct jbuf b = { buf, sizeof(buf), 0 };
-    char result[160];
+    char result[200];
 
     domain_result(d, result, sizeof(result));
     jprintf(&b, "[hv] stats {\"domid\":%u,\"name\":", d->id);
