@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Tables (Markdown, on stdout and in bench/results/REPORT.md) and PNG
+plots from bench/results/*.json."""
+
+import json
+import os
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+
+
+def load(name):
+    path = os.path.join(RESULTS, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def l0_section(r):
+    rows = [
+        ("CPUID exit: hv work", r["cpuid_exit_hv_cycles"], "<= %d" % r["target_cpuid_exit_hv_cycles"]),
+        ("CPUID exit: guest round trip", r["cpuid_roundtrip_cycles"], ""),
+        ("null hypercall: hv work", r["null_hypercall_hv_cycles"], ""),
+        ("null hypercall: guest round trip", r["null_hypercall_roundtrip_cycles"], ""),
+    ]
+    lines = ["## L0 exit costs (emulated TSC cycles, mean of %d)" % r["iterations"], "",
+             "| measurement | cycles | target |", "|---|---:|---|"]
+    lines += ["| %s | %d | %s |" % row for row in rows]
+    fig, ax = plt.subplots(figsize=(6, 3))
+    labels = ["CPUID\nhv", "CPUID\nround trip", "hypercall\nhv", "hypercall\nround trip"]
+    ax.bar(labels, [row[1] for row in rows], color=["#4c72b0", "#88a", "#dd8452", "#db9"])
+    ax.axhline(r["target_cpuid_exit_hv_cycles"], color="red", linestyle="--", linewidth=1,
+               label="target: CPUID hv work")
+    ax.set_ylabel("emulated TSC cycles")
+    ax.set_title("Nestor L0 exit costs (Bochs tigerlake)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(RESULTS, "l0.png"), dpi=100)
+    plt.close(fig)
+    return lines + ["", "![L0 exit costs](l0.png)", ""]
+
+
+def main():
+    out = ["# Nestor benchmark results", ""]
+    r = load("l0.json")
+    if r:
+        out += l0_section(r)
+    text = "\n".join(out) + "\n"
+    with open(os.path.join(RESULTS, "REPORT.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
