@@ -115,7 +115,8 @@ int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size,
 {
     if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || (flags & ~EPT_LEAF_FLAGS) ||
         max_level < EPT_LEVEL_4K || max_level > EPT_LEVEL_1G ||
-        gpa + size < gpa || ((gpa + size - 1) >> 48))
+        gpa + size < gpa || ((gpa + size - 1) >> 48) ||
+        hpa + size < hpa || ((hpa + size - 1) >> 52))
         return -1;
     while (size) {
         unsigned l = best_level(gpa, hpa, size, max_level);
@@ -166,6 +167,8 @@ int ept_split(struct ept *e, uint64_t gpa, unsigned level)
 {
     unsigned l;
     uint64_t *ent;
+    if (level < EPT_LEVEL_4K)
+        return -1;
     while ((ent = ept_lookup(e, gpa, &l)) && l > level) {
         if (split_leaf(e, ent, l))
             return -1;
@@ -173,35 +176,12 @@ int ept_split(struct ept *e, uint64_t gpa, unsigned level)
     return 0;
 }
 
-/* Applies fn to every leaf in [gpa, gpa+size), splitting at the edges. */
-int ept_update(struct ept *e, uint64_t gpa, uint64_t size, uint64_t clear, uint64_t set)
+/* Calls fn on every leaf in [gpa, gpa+size), first splitting large leaves
+ * that straddle either edge, so fn only sees leaves wholly inside. */
+static int for_each_leaf(struct ept *e, uint64_t gpa, uint64_t size,
+                         void (*fn)(uint64_t *ent, uint64_t clear, uint64_t set),
+                         uint64_t clear, uint64_t set)
 {
-    if (!IS_ALIGNED(gpa | size, PAGE_SIZE) || ((clear | set) & ~EPT_LEAF_FLAGS & ~(EPT_A | EPT_D)))
-        return -1;
-    uint64_t end = gpa + size;
-    while (gpa < end) {
-        unsigned l;
-        uint64_t *ent = ept_lookup(e, gpa, &l);
-        if (!ent) {
-            gpa = ALIGN_DOWN(gpa, PAGE_SIZE) + PAGE_SIZE;
-            continue;
-        }
-        uint64_t sz = ept_level_size(l);
-        if (!IS_ALIGNED(gpa, sz) || end - gpa < sz) {
-            if (split_leaf(e, ent, l))
-                return -1;
-            continue;
-        }
-        *ent = (*ent & ~clear) | set;
-        gpa += sz;
-    }
-    return 0;
-}
-
-int ept_unmap(struct ept *e, uint64_t gpa, uint64_t size)
-{
-    if (!IS_ALIGNED(gpa | size, PAGE_SIZE))
-        return -1;
     uint64_t end = gpa + size;
     while (gpa < end) {
         unsigned l;
@@ -216,10 +196,35 @@ int ept_unmap(struct ept *e, uint64_t gpa, uint64_t size)
                 return -1;
             continue;
         }
-        *ent = 0;
+        fn(ent, clear, set);
         gpa += sz;
     }
     return 0;
+}
+
+static void leaf_update(uint64_t *ent, uint64_t clear, uint64_t set)
+{
+    *ent = (*ent & ~clear) | set;
+}
+
+static void leaf_clear(uint64_t *ent, uint64_t clear __attribute__((unused)),
+                       uint64_t set __attribute__((unused)))
+{
+    *ent = 0;
+}
+
+int ept_update(struct ept *e, uint64_t gpa, uint64_t size, uint64_t clear, uint64_t set)
+{
+    if (!IS_ALIGNED(gpa | size, PAGE_SIZE) || ((clear | set) & ~EPT_LEAF_FLAGS & ~(EPT_A | EPT_D)))
+        return -1;
+    return for_each_leaf(e, gpa, size, leaf_update, clear, set);
+}
+
+int ept_unmap(struct ept *e, uint64_t gpa, uint64_t size)
+{
+    if (!IS_ALIGNED(gpa | size, PAGE_SIZE))
+        return -1;
+    return for_each_leaf(e, gpa, size, leaf_clear, 0, 0);
 }
 
 uint64_t ept_eptp(const struct ept *e, bool ad)

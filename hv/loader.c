@@ -101,6 +101,26 @@ int elf_plan(const uint8_t *img, uint64_t size, uint64_t min_gpa, uint64_t mem,
     return 0;
 }
 
+/* The load addresses both multiboot versions may give instead of ELF
+ * headers (v1 "a.out kludge", v2 address tag); `off` is the header's file
+ * offset, which header_addr names in memory. */
+struct mb_addrs { uint32_t header, load, load_end, bss_end; };
+
+static int plan_addrs(const char *who, const struct mb_addrs *a, uint64_t off, uint64_t size,
+                      uint64_t min_gpa, uint64_t mem, struct load_plan *p, char *err, size_t errlen)
+{
+    if (a->load > a->header || a->header - a->load > off)
+        FAIL("%s load_addr %#x / header_addr %#x inconsistent", who, a->load, a->header);
+    if (a->load_end && a->load_end < a->load)
+        FAIL("%s load_end_addr below load_addr", who);
+    uint64_t file_off = off - (a->header - a->load);
+    uint64_t filesz = a->load_end ? (uint64_t)a->load_end - a->load : size - file_off;
+    if (a->bss_end && a->bss_end < a->load + filesz)
+        FAIL("%s bss_end_addr below load_end_addr", who);
+    uint64_t memsz = a->bss_end ? (uint64_t)a->bss_end - a->load : filesz;
+    return add_seg(p, file_off, filesz, memsz, a->load, size, min_gpa, mem, err, errlen);
+}
+
 /* Finds a header magic at `align` steps in the first `window` bytes. */
 static int64_t find_magic(const uint8_t *img, uint64_t size, uint32_t magic,
                           uint64_t window, unsigned align, unsigned hdr_len)
@@ -131,18 +151,9 @@ int mb1_plan(const uint8_t *img, uint64_t size, uint64_t min_gpa, uint64_t mem,
 
     if ((uint64_t)off + 32 > size)
         FAIL("multiboot a.out header truncated");
-    uint32_t header_addr = rd32(h + 12), load_addr = rd32(h + 16);
-    uint32_t load_end = rd32(h + 20), bss_end = rd32(h + 24), entry = rd32(h + 28);
-    if (load_addr > header_addr || header_addr - load_addr > (uint64_t)off)
-        FAIL("multiboot load_addr %#x / header_addr %#x inconsistent", load_addr, header_addr);
-    uint64_t file_off = (uint64_t)off - (header_addr - load_addr);
-    uint64_t filesz = load_end ? (uint64_t)load_end - load_addr : size - file_off;
-    if (load_end && load_end < load_addr)
-        FAIL("multiboot load_end_addr below load_addr");
-    uint64_t memsz = bss_end ? (uint64_t)bss_end - load_addr : filesz;
-    if (bss_end && bss_end < load_addr + filesz)
-        FAIL("multiboot bss_end_addr below load_end_addr");
-    if (add_seg(p, file_off, filesz, memsz, load_addr, size, min_gpa, mem, err, errlen))
+    const struct mb_addrs a = { rd32(h + 12), rd32(h + 16), rd32(h + 20), rd32(h + 24) };
+    uint32_t entry = rd32(h + 28);
+    if (plan_addrs("multiboot", &a, (uint64_t)off, size, min_gpa, mem, p, err, errlen))
         return -1;
     if (!entry_in_segments(p, entry))
         FAIL("multiboot entry %#x outside the loaded image", entry);
@@ -231,16 +242,8 @@ int mb2_plan(const uint8_t *img, uint64_t size, uint64_t min_gpa, uint64_t mem,
     }
 
     if (have_addr) {
-        if (load_addr > header_addr || header_addr - load_addr > (uint64_t)off)
-            FAIL("multiboot2 load_addr %#x / header_addr %#x inconsistent", load_addr, header_addr);
-        uint64_t file_off = (uint64_t)off - (header_addr - load_addr);
-        uint64_t filesz = load_end ? (uint64_t)load_end - load_addr : size - file_off;
-        if (load_end && load_end < load_addr)
-            FAIL("multiboot2 load_end_addr below load_addr");
-        uint64_t memsz = bss_end ? (uint64_t)bss_end - load_addr : filesz;
-        if (bss_end && bss_end < load_addr + filesz)
-            FAIL("multiboot2 bss_end_addr below load_end_addr");
-        if (add_seg(p, file_off, filesz, memsz, load_addr, size, min_gpa, mem, err, errlen))
+        const struct mb_addrs a = { header_addr, load_addr, load_end, bss_end };
+        if (plan_addrs("multiboot2", &a, (uint64_t)off, size, min_gpa, mem, p, err, errlen))
             return -1;
     } else if (elf_plan(img, size, min_gpa, mem, p, err, errlen)) {
         return -1;
