@@ -15,7 +15,11 @@ const char *hv_cmdline = "";
 
 void hv_main(uint32_t magic, uint64_t mbi);
 
-/* hv command line: loglvl=error|warn|info|debug, slice=TSC-cycles */
+/* hv command line: loglvl=error|warn|info|debug, slice=TSC-cycles,
+ * selftest=exception (raise #UD in the hv after bring-up, to prove that an
+ * hv fault dumps state and powers off instead of triple-faulting). */
+static bool selftest_exception;
+
 static void parse_cmdline(const char *s)
 {
     static const char *const levels[] = { "error", "warn", "info", "debug" };
@@ -35,6 +39,8 @@ static void parse_cmdline(const char *s)
                 sched_slice_tsc = v;
             else
                 hv_warn("ignoring bad slice '%.*s' (need >= 10000 TSC cycles)", (int)n, s);
+        } else if (n == 18 && !strncmp(s, "selftest=exception", 18)) {
+            selftest_exception = true;
         } else if (n) {
             hv_warn("ignoring unknown option '%.*s'", (int)n, s);
         }
@@ -133,6 +139,8 @@ void hv_main(uint32_t magic, uint64_t mbi)
     /* The hv switches guests' SSE state with FXSAVE/FXRSTOR. */
     write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
     vmx_init();
+    if (selftest_exception)
+        __asm__ volatile("ud2");
     create_boot_domains();
     sched_run();
 }

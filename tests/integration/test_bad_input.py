@@ -85,3 +85,12 @@ def test_vm_entry_failures():
     killed(run, "badctl", "VM entry failed: VMfailValid, error 7",
            "VM entry with invalid control field(s)")
     guest_passed(run, "good")
+
+
+def test_hv_exception_dumps_and_halts():
+    run = run_nestor(["hello"], extra_args=["--hv-arg", "selftest=exception"])
+    assert run.status == 4, run
+    hv_line(run, "PANIC: hypervisor exception 6 (#UD invalid opcode)")
+    for reg in ("rip=", "rax=", "cr0=", "r13="):
+        hv_line(run, reg)
+    hv_line(run, "poweroff: status=4 (hypervisor exception)")
