@@ -134,6 +134,8 @@ int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size,
 
 uint64_t *ept_lookup(const struct ept *e, uint64_t gpa, unsigned *level)
 {
+    if (gpa >> 48)
+        return NULL;    /* beyond a 4-level walk: must not alias low memory */
     uint64_t *t = table(e, e->root);
     for (unsigned l = 4; l >= 1; l--) {
         uint64_t *ent = &t[index_of(gpa, l)];

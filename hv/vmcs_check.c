@@ -57,8 +57,10 @@ static bool check_segments(const struct guest_state *g, bool ia32e, bool ug, cha
         return false;       /* virtual-8086 segment rules not modelled */
     if (cs->ar & AR_UNUSABLE)
         FAIL("guest CS is unusable");
-    if (!(AR_TYPE(cs->ar) & 8) || !AR_S(cs->ar) || !AR_P(cs->ar))
-        FAIL("guest CS access rights %#x are not a present code segment", cs->ar);
+    /* SDM: types 9, 11, 13, 15 (accessed code), or 3 with unrestricted guest. */
+    if (!((AR_TYPE(cs->ar) & 9) == 9 || (ug && AR_TYPE(cs->ar) == 3)) ||
+        !AR_S(cs->ar) || !AR_P(cs->ar))
+        FAIL("guest CS access rights %#x are not a present accessed code segment", cs->ar);
     if (ia32e && AR_L(cs->ar) && AR_DB(cs->ar))
         FAIL("guest CS has both L and D/B set");
     if (!(ss->ar & AR_UNUSABLE) && !ug && (ss->sel & 3) != (cs->sel & 3))
@@ -99,7 +101,7 @@ bool guest_state_check(const struct guest_state *g, char *buf, size_t size)
         return true;
     if (!(g->rflags & 2) || (g->rflags & 0xffffffffffc08028ul))
         FAIL("guest RFLAGS %#lx: reserved bits wrong", g->rflags);
-    if (ia32e && !AR_L(g->seg[GS_CS].ar) && (g->rip >> 32))
+    if ((!ia32e || !AR_L(g->seg[GS_CS].ar)) && (g->rip >> 32))
         FAIL("guest RIP %#lx above 4 GiB outside 64-bit mode", g->rip);
     if (g->activity > 3)
         FAIL("guest activity state %u is invalid", g->activity);
