@@ -22,8 +22,10 @@ const char *exit_reason_name(unsigned reason)
         [52] = "PREEMPTION_TIMER", [53] = "INVVPID", [54] = "WBINVD",
         [55] = "XSETBV", [56] = "APIC_WRITE", [57] = "RDRAND", [58] = "INVPCID",
         [59] = "VMFUNC", [60] = "ENCLS", [61] = "RDSEED", [62] = "PML_FULL",
-        [63] = "XSAVES", [64] = "XRSTORS", [66] = "SPP_EVENT", [67] = "UMWAIT",
-        [68] = "TPAUSE", [69] = "LOADIWKEY", [74] = "BUS_LOCK", [75] = "NOTIFY",
+        [63] = "XSAVES", [64] = "XRSTORS", [65] = "PCONFIG", [66] = "SPP_EVENT",
+        [67] = "UMWAIT", [68] = "TPAUSE", [69] = "LOADIWKEY", [70] = "ENCLV",
+        [72] = "ENQCMD_PASID_FAIL", [73] = "ENQCMDS_PASID_FAIL", [74] = "BUS_LOCK",
+        [75] = "NOTIFY", [76] = "SEAMCALL", [77] = "TDCALL",
     };
     if (reason < NESTOR_NR_EXIT_REASONS && names[reason])
         return names[reason];

@@ -45,6 +45,8 @@ bool parse_u64(const char *s, size_t len, uint64_t *out, bool allow_suffix)
 
 void strcpy_bounded(char *dst, const char *src, size_t size)
 {
+    if (size == 0)
+        return;
     size_t n = strnlen(src, size - 1);
     memcpy(dst, src, n);
     dst[n] = '\0';
