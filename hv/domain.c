@@ -101,8 +101,15 @@ static struct domain *alloc_slot(const struct domcfg *cfg, char *err, size_t err
     return NULL;
 }
 
+void domain_ept_flush(struct domain *d)
+{
+    invept(INVEPT_SINGLE_CONTEXT, ept_eptp(&d->ept, vmx_caps.has_ept_ad));
+}
+
 static void free_resources(struct domain *d)
 {
+    pml_domain_destroy(d);
+    spp_domain_destroy(d);
     for (unsigned i = 0; i < d->nr_vcpus; i++)
         vmcs_destroy(&d->vcpu[i]);
     if (d->ept.root)
@@ -326,6 +333,8 @@ struct domain *domain_create(const struct domcfg *cfg, const void *image, uint64
     if (build_boot_info(d, &plan, err, sizeof(err), &bp))
         goto fail;
     apply_debug_knobs(d);
+    d->logdirty.wp = cfg->logdirty == LOGDIRTY_WP;
+    spp_domain_init(d);
     d->state = DOM_RUNNING;
     sched_add(&d->vcpu[0]);
     hv_info("domain %u (%s) created: %lu MiB, entry %#lx, %u module(s)%s",

@@ -5,6 +5,8 @@
 #include <nestor/abi.h>
 #include "ept.h"
 #include "domcfg.h"
+#include "pml.h"
+#include "spp.h"
 
 #define HV_MAX_DOMAINS      16
 #define HV_MAX_VCPUS        1       /* per domain */
@@ -43,6 +45,8 @@ struct vcpu {
     uint8_t fxsave[512] __attribute__((aligned(16)));
     uint8_t tpr;                    /* CR8 */
     uint64_t apic_base;
+
+    struct vcpu_pml pml;            /* features-pml */
 
     /* Statistics, indexed by basic exit reason. */
     struct exit_counter exits[NESTOR_NR_EXIT_REASONS];
@@ -85,6 +89,9 @@ struct domain {
     uint16_t fwcfg_key;
     uint32_t fwcfg_off;
 
+    struct dom_logdirty logdirty;   /* features-pml */
+    struct dom_spp spp;             /* features-spp */
+
     unsigned nr_vcpus;
     struct vcpu vcpu[HV_MAX_VCPUS];
 };
@@ -110,6 +117,10 @@ bool domain_ok(const struct domain *d);
 void domain_set_created_tsc(struct domain *d, uint64_t tsc);
 /* Describes the result, e.g. "exit(0)", "shutdown(poweroff)", "killed: ..." */
 void domain_result(const struct domain *d, char *buf, size_t size);
+
+/* Invalidates cached EPT translations of d (after tightening permissions
+ * or clearing dirty flags). */
+void domain_ept_flush(struct domain *d);
 
 /* Guest-physical access (EPT translation; never touches non-RAM). */
 void *gpa_to_hva(struct domain *d, uint64_t gpa);

@@ -67,6 +67,15 @@ static int parse_option(const char *w, size_t n, struct domcfg *c, char *err, si
             snprintf(err, errlen, "unknown debug knob '%.*s'", (int)vlen, val);
             return -1;
         }
+    } else if (word_is(w, klen, "logdirty") && eq) {
+        if (word_is(val, vlen, "pml"))
+            c->logdirty = LOGDIRTY_PML;
+        else if (word_is(val, vlen, "wp"))
+            c->logdirty = LOGDIRTY_WP;
+        else {
+            snprintf(err, errlen, "logdirty=%.*s: want pml or wp", (int)vlen, val);
+            return -1;
+        }
     } else {
         snprintf(err, errlen, "unknown option '%.*s'", (int)n, w);
         return -1;

@@ -1,5 +1,5 @@
 /* A domain's configuration, parsed from its boot module's command line:
- *   <kind> [name=NAME] [mem=SIZE] [priv] [debug=KNOB] [-- ARGS...]
+ *   <kind> [name=NAME] [mem=SIZE] [priv] [debug=KNOB] [logdirty=pml|wp] [-- ARGS...]
  * kind: elf (ELF64 guest), mb1 (multiboot v1 kernel), mb2 (multiboot2
  * kernel), or mod (a module for the domain declared before it). */
 #ifndef HV_DOMCFG_H
@@ -18,12 +18,17 @@ enum dom_kind { KIND_ELF, KIND_MB1, KIND_MB2, KIND_MOD };
 /* Test knobs: deliberately broken set-ups that prove the hv's failure paths. */
 enum dom_debug { DEBUG_NONE, DEBUG_BAD_GUEST_STATE, DEBUG_BAD_CONTROLS };
 
+/* How log-dirty tracks writes: PML (default) or the classic pre-PML way,
+ * EPT write protection with one fault per first write to a page. */
+enum logdirty_kind { LOGDIRTY_PML, LOGDIRTY_WP };
+
 struct domcfg {
     enum dom_kind kind;
     char name[DOMCFG_NAME_MAX];
     uint64_t mem;               /* rounded up to 2 MiB */
     bool priv;
     enum dom_debug debug;
+    enum logdirty_kind logdirty;
     char args[DOMCFG_ARGS_MAX]; /* guest command line (after "--") */
 };
 

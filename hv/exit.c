@@ -1,6 +1,8 @@
 /* Routes every VM exit to its handler.  An exit without a handler kills
  * only the domain that caused it. */
 #include "exit.h"
+#include "pml.h"
+#include "spp.h"
 #include "console.h"
 #include "stats.h"
 #include "vcpu.h"
@@ -33,6 +35,8 @@ static const exit_handler_t handlers[NESTOR_NR_EXIT_REASONS] = {
     [EXIT_EPT_VIOLATION] = handle_ept_violation,
     [EXIT_EPT_MISCONFIG] = handle_ept_misconfig,
     [EXIT_PREEMPTION_TIMER] = handle_preemption_timer,
+    [EXIT_PML_FULL] = handle_pml_full,
+    [EXIT_SPP_EVENT] = handle_spp_event,
 };
 
 exit_handler_t exit_handler_for(unsigned reason)

@@ -17,6 +17,7 @@ enum exit_reason {
     EXIT_MONITOR = 39, EXIT_ENTRY_FAIL_MCE = 41, EXIT_EPT_VIOLATION = 48,
     EXIT_EPT_MISCONFIG = 49, EXIT_INVEPT = 50, EXIT_PREEMPTION_TIMER = 52,
     EXIT_INVVPID = 53, EXIT_WBINVD = 54, EXIT_XSETBV = 55, EXIT_VMFUNC = 59,
+    EXIT_PML_FULL = 62, EXIT_SPP_EVENT = 66,
 };
 
 typedef void (*exit_handler_t)(struct vcpu *v);

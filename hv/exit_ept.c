@@ -2,6 +2,8 @@
  * any other guest-physical access (beyond RAM, or where the hv has removed
  * access) kills the domain and says exactly what was touched. */
 #include "exit.h"
+#include "pml.h"
+#include "spp.h"
 #include "console.h"
 #include "vcpu.h"
 #include "vmx.h"
@@ -23,6 +25,9 @@ void handle_ept_violation(struct vcpu *v)
     uint64_t gla = (q & EPTQ_GLA_VALID) ? vmread(VMCS_GUEST_LINEAR_ADDR) : 0;
     struct domain *d = v->dom;
 
+    /* Features that deliberately make EPT deny accesses come first. */
+    if (gpa < d->mem_bytes && (spp_ept_violation(v, q, gpa) || logdirty_wp_fault(v, q, gpa)))
+        return;
     if (gpa >= d->mem_bytes)
         domain_crash(d, "%s of guest-physical %#lx (linear %#lx) outside its %lu MiB of RAM at rip %#lx",
                      access_kind(q), gpa, gla, d->mem_bytes / MiB, vcpu_rip());

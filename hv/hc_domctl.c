@@ -65,11 +65,25 @@ static long pause_unpause(struct vcpu *v, struct xen_domctl *op, bool unpause)
         return -XEN_EINVAL;
     if ((rc = hc_policy_pause(v->dom->id, d->id, unpause, d->pause_count)))
         return rc;
-    if (unpause)
+    if (unpause) {
         d->pause_count--;
-    else
+    } else {
         d->pause_count++;
+        logdirty_pause(d);      /* a paused domain's log is complete */
+    }
     return 0;
+}
+
+static long shadow_op(struct vcpu *v, struct xen_domctl *op)
+{
+    struct domain *d;
+    int rc = hc_target_domain(v, op->domain, &d);
+    if (rc)
+        return rc;
+    /* As Xen: a domain may not run paging operations on itself. */
+    if (d == v->dom || d->state == DOM_DEAD)
+        return -XEN_EINVAL;
+    return logdirty_shadow_op(v, d, &op->u.shadow_op);
 }
 
 long hc_domctl(struct vcpu *v, const struct hc_args *a)
@@ -89,6 +103,12 @@ long hc_domctl(struct vcpu *v, const struct hc_args *a)
         return pause_unpause(v, &op, false);
     case XEN_DOMCTL_unpausedomain:
         return pause_unpause(v, &op, true);
+    case XEN_DOMCTL_shadow_op:
+        rc = shadow_op(v, &op);
+        /* The updated pages and stats are returned even on some errors. */
+        if (copy_to_guest(v, a->a[0], &op, sizeof(op)))
+            return -XEN_EFAULT;
+        return rc;
     default:
         return -XEN_ENOSYS;
     }

@@ -2,6 +2,8 @@
 #include "sched.h"
 #include "console.h"
 #include "exit.h"
+#include "pml.h"
+#include "spp.h"
 #include "power.h"
 #include "vcpu.h"
 #include "vmx.h"
@@ -93,7 +95,11 @@ static struct vcpu *pick(void)
 {
     if (current && runnable(current) && !new_slice)
         return current;
-    for (unsigned n = 1; n <= nr_runq; n++) {
+    if (!nr_runq)
+        return NULL;
+    /* With no current vCPU (at boot, or after one ended) the candidate at
+     * cur_idx has not had its turn yet: start there. */
+    for (unsigned n = current ? 1 : 0; n <= nr_runq; n++) {
         unsigned i = (cur_idx + n) % nr_runq;
         if (runnable(runq[i])) {
             cur_idx = i;
@@ -104,10 +110,24 @@ static struct vcpu *pick(void)
     return NULL;
 }
 
+void vmcs_borrow(struct vcpu *v)
+{
+    if (v != current)
+        vmptrld(v->vmcs_pa);
+}
+
+void vmcs_return(struct vcpu *v)
+{
+    if (v != current && current)
+        vmptrld(current->vmcs_pa);
+}
+
 static void switch_to(struct vcpu *v)
 {
-    if (current)
+    if (current) {
+        pml_vcpu_switch_out(current);
         vcpu_save_state(current);
+    }
     if (vmptrld(v->vmcs_pa)) {
         hv_err("VMPTRLD of vCPU %u.%u failed", v->dom->id, v->id);
         power_off(NESTOR_EXIT_PANIC, "VMPTRLD failed");
@@ -143,6 +163,8 @@ void sched_run(void)
         }
         if (v != current)
             switch_to(v);
+        pml_vcpu_sync(v);
+        spp_vmcs_sync(v);
         if (new_slice) {
             vmwrite(VMCS_PREEMPTION_TIMER, sched_slice_tsc >> vmx_caps.preemption_shift);
             new_slice = false;

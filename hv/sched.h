@@ -18,6 +18,10 @@ void sched_wake(struct vcpu *v);
 void sched_kick(void);
 /* The vCPU whose VMCS is current, or NULL. */
 struct vcpu *sched_current(void);
+/* Makes another vCPU's VMCS current for a moment (to read or change it
+ * from a hypercall of some other domain), then restores the current one. */
+void vmcs_borrow(struct vcpu *v);
+void vmcs_return(struct vcpu *v);
 /* Runs guests until every domain has ended; never returns. */
 __attribute__((noreturn)) void sched_run(void);
 

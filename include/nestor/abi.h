@@ -43,7 +43,8 @@
 /* Nestor's extension hypercall, in Xen's arch-reserved range. */
 #define __HYPERVISOR_nestor_op   54          /* == __HYPERVISOR_arch_6 */
 
-/* nestor_op(cmd, arg) commands */
+/* nestor_op(cmd, arg) commands.  Ranges: 0x001-0x0ff general,
+ * 0x100-0x1ff dirty tracking for guest kernels, 0x200-0x2ff SPP. */
 #define NESTOR_OP_get_exit_stats 1           /* arg: struct nestor_exit_stats */
 
 /*

@@ -9,7 +9,7 @@
 UNIT_DIR := tests/unit
 UNIT_OUT := $(BUILD)/unit
 UNIT_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
-UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror $(UNIT_SAN) \
+UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror $(UNIT_SAN) -Ifeatures-pml -Ifeatures-spp \
     -fno-omit-frame-pointer -I$(XENINC) -Iinclude -Ihv -D__XEN_TOOLS__
 UNIT_LDLIBS := -lcmocka
 

@@ -1,0 +1,57 @@
+/*
+ * PML (page-modification logging, SDM 29.3.6) and log-dirty in L0.
+ *
+ * Every write that sets an EPT dirty flag 0->1 is logged by the CPU into the
+ * vCPU's 4 KiB PML buffer; the hv drains the buffer into the domain's dirty
+ * bitmap on PML-full exits, when the vCPU is scheduled out, on pause and on
+ * every query, so a query never misses a write made before it.  While
+ * logging, the domain's RAM is mapped with 4 KiB EPT leaves so that each
+ * dirty 4 KiB page is logged.  The classic pre-PML method (EPT write
+ * protection, one fault per first write) is offered beside it.
+ * Interface for hv/: these functions only.
+ */
+#ifndef FEATURES_PML_H
+#define FEATURES_PML_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct domain;
+struct vcpu;
+struct xen_domctl_shadow_op;
+
+#define PML_ENTRIES 512
+
+struct vcpu_pml {
+    uint64_t buf_pa;            /* host-physical PML buffer, 0 if none */
+    unsigned gen;               /* log-dirty generation applied to the VMCS */
+};
+
+struct dom_logdirty {
+    bool on;
+    bool wp;                    /* tracking by write protection, not PML */
+    unsigned gen;               /* bumped on every on/off switch */
+    uint64_t *bitmap;           /* 1 bit per 4 KiB guest page */
+    uint64_t bitmap_pa, bitmap_pages;
+    uint64_t dirty_count;       /* pages newly marked since the last query */
+    uint64_t fault_count;       /* PML-full exits or write-protection faults */
+};
+
+/* Before every VM entry of v (VMCS current): apply on/off to the VMCS. */
+void pml_vcpu_sync(struct vcpu *v);
+/* v is being scheduled out (VMCS still current): drain its log. */
+void pml_vcpu_switch_out(struct vcpu *v);
+/* The domain is being paused: drain all its vCPUs. */
+void logdirty_pause(struct domain *d);
+void pml_domain_destroy(struct domain *d);
+/* Exit reason 62. */
+void handle_pml_full(struct vcpu *v);
+/* EPT violation hook (write-protection mode): true if handled. */
+bool logdirty_wp_fault(struct vcpu *v, uint64_t qualification, uint64_t gpa);
+/* XEN_DOMCTL_shadow_op from `caller` on `d` (not itself); Xen semantics.
+ * Returns 0 or a negative Xen errno; op is updated for copy-back. */
+long logdirty_shadow_op(struct vcpu *caller, struct domain *d, struct xen_domctl_shadow_op *op);
+/* nestor_op commands NESTOR_OP_track_* (0x100-0x1ff). */
+long track_op(struct vcpu *v, unsigned cmd, uint64_t arg);
+
+#endif
