@@ -45,11 +45,39 @@ def l0_section(r):
     return lines + ["", "![L0 exit costs](l0.png)", ""]
 
 
+def pml_section(r):
+    lines = ["## Dirty tracking on a %d MiB working set (writer's emulated cycles)" % r["working_set_mib"], "",
+             "| pages written per round | untracked | PML | overhead | write protection | overhead |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for row in r["rounds"]:
+        lines.append("| %.1f%% | %d | %d | %.2f%% | %d | %.2f%% |" % (
+            row["fraction_per_mille"] / 10.0, row["untracked_cycles"], row["pml_cycles"],
+            row["pml_overhead_pct"], row["wp_cycles"], row["wp_overhead_pct"]))
+    lines += ["", "Target: PML overhead at most %d%% (heaviest fraction: %.2f%%)." % (
+        r["target_pml_overhead_pct"], r["pml_overhead_pct"]), ""]
+    fig, ax = plt.subplots(figsize=(6, 3))
+    xs = [row["fraction_per_mille"] / 10.0 for row in r["rounds"]]
+    ax.plot(xs, [row["pml_overhead_pct"] for row in r["rounds"]], "o-", label="PML log-dirty")
+    ax.plot(xs, [row["wp_overhead_pct"] for row in r["rounds"]], "s-", label="EPT write protection")
+    ax.axhline(r["target_pml_overhead_pct"], color="red", linestyle="--", linewidth=1, label="PML target")
+    ax.set_xlabel("% of working-set pages rewritten per round")
+    ax.set_ylabel("overhead vs untracked (%)")
+    ax.set_title("Dirty-tracking cost (Bochs tigerlake)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(RESULTS, "pml.png"), dpi=100)
+    plt.close(fig)
+    return lines + ["![Dirty-tracking cost](pml.png)", ""]
+
+
 def main():
     out = ["# Nestor benchmark results", ""]
     r = load("l0.json")
     if r:
         out += l0_section(r)
+    r = load("pml.json")
+    if r and "rounds" in r:
+        out += pml_section(r)
     text = "\n".join(out) + "\n"
     with open(os.path.join(RESULTS, "REPORT.md"), "w") as f:
         f.write(text)

@@ -99,9 +99,34 @@ static void check_round(unsigned r, uint64_t writer_pages, struct xen_domctl *re
           res->u.shadow_op.stats.dirty_count, res->u.shadow_op.stats.fault_count);
 }
 
+/* bench rounds=N: track the writer's benchmark rounds with a CLEAN after
+ * each, as live migration would; the writer times its own writes. */
+static void bench(void)
+{
+    uint64_t rounds = rt_arg_u64("rounds", 4), markers;
+    domid_t t = target;
+    uint64_t pages = (uint64_t)hypercall2(__HYPERVISOR_memory_op, 14, &t) + 1;
+    set_paused(true);
+    markers = writer_markers();
+    CHECK(shadow(target, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, 0, NULL, 0, NULL) == 0, "log-dirty on");
+    for (uint64_t r = 0; r < rounds; r++) {
+        struct xen_domctl res;
+        if (!CHECK(run_one_round(&markers), "writer ran round %lu", r))
+            break;
+        CHECK(shadow(target, XEN_DOMCTL_SHADOW_OP_CLEAN, 0, bitmap, pages, &res) == 0,
+              "CLEAN after round %lu: %u dirty pages, %u faults", r,
+              res.u.shadow_op.stats.dirty_count, res.u.shadow_op.stats.fault_count);
+    }
+    set_paused(false);
+}
+
 void test_main(void)
 {
     target = (domid_t)rt_arg_u64("target", 1);
+    if (rt_arg_flag("bench")) {
+        bench();
+        return;
+    }
     struct xen_domctl res;
     domid_t self = (domid_t)rt_boot.domid;
 
