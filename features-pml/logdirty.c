@@ -31,16 +31,31 @@ void logdirty_mark(struct domain *d, uint64_t gpa)
     }
 }
 
+void pml_rearm_page(struct domain *d, uint64_t pfn)
+{
+    uint64_t *leaf = ept_lookup(&d->ept, pfn << PAGE_SHIFT, NULL);
+    if (leaf && (*leaf & EPT_D)) {
+        *leaf &= ~EPT_D;
+        d->logdirty.need_flush = true;
+    }
+}
+
 /* Makes the page log again on its next write: clear its EPT dirty flag
  * (PML) or take its write permission away (write protection).  SPP pages
- * keep W=0 whatever happens: SPP decides their writes. */
+ * keep W=0 whatever happens: SPP decides their writes.  Clearing a dirty
+ * flag never hides a write from tracking contexts: every 0->1 transition
+ * is logged and delivered to all of them. */
 static void rearm(struct domain *d, uint64_t pfn)
 {
-    unsigned level;
-    uint64_t *leaf = ept_lookup(&d->ept, pfn << PAGE_SHIFT, &level);
+    uint64_t *leaf = ept_lookup(&d->ept, pfn << PAGE_SHIFT, NULL);
     if (!leaf)
         return;
-    *leaf &= d->logdirty.wp ? ~EPT_W : ~EPT_D;
+    if (d->logdirty.wp) {
+        if (!(*leaf & EPT_SPP))
+            *leaf &= ~EPT_W;
+    } else {
+        *leaf &= ~EPT_D;
+    }
 }
 
 static void set_writable(struct domain *d, bool writable)
@@ -54,17 +69,23 @@ static void set_writable(struct domain *d, bool writable)
 }
 
 /* 4 KiB leaves everywhere, so that each dirty 4 KiB page is logged. */
-static int split_all(struct domain *d)
+int pml_split_all(struct domain *d)
 {
+    if (d->logdirty.split)
+        return 0;
     for (uint64_t gpa = 0; gpa < d->mem_bytes; gpa += DOM_CHUNK)
         if (ept_split(&d->ept, gpa, EPT_LEVEL_4K))
             return -1;
+    d->logdirty.split = true;
     return 0;
 }
 
-/* Back to 2 MiB leaves where nothing needs 4 KiB granularity. */
-static void merge_all(struct domain *d)
+/* Back to 2 MiB leaves where nothing needs 4 KiB granularity any more. */
+void pml_merge_all(struct domain *d)
 {
+    if (!d->logdirty.split || d->logdirty.on || d->logdirty.nr_track)
+        return;
+    d->logdirty.split = false;
     for (unsigned i = 0; i < d->nr_chunks; i++) {
         uint64_t gpa = (uint64_t)i * DOM_CHUNK;
         if (!spp_region_protected(d, gpa))
@@ -89,13 +110,14 @@ static long enable(struct domain *d)
         return -XEN_EOPNOTSUPP;
     ld->bitmap_pages = ALIGN_UP(nr_pages(d), PAGE_SIZE * 8) / (PAGE_SIZE * 8);
     ld->bitmap_pa = pmm_alloc(ld->bitmap_pages, PAGE_SIZE);
-    if (!ld->bitmap_pa || (!ld->wp && pml_alloc_buffers(d)) || split_all(d)) {
+    if (!ld->bitmap_pa || (!ld->wp && pml_alloc_buffers(d)) || pml_split_all(d)) {
         free_bitmap(d);
-        pml_free_buffers(d);
         return -XEN_ENOMEM;
     }
     ld->bitmap = phys_to_virt(ld->bitmap_pa);
     memset(ld->bitmap, 0, ld->bitmap_pages * PAGE_SIZE);
+    /* Pending logs belong to tracking contexts, not to this bitmap. */
+    pml_drain_domain(d);
     if (ld->wp)
         set_writable(d, false);
     else
@@ -118,7 +140,7 @@ static long disable(struct domain *d)
     ld->gen++;
     if (ld->wp)
         set_writable(d, true);
-    merge_all(d);
+    pml_merge_all(d);
     domain_ept_flush(d);
     free_bitmap(d);
     /* PML buffers stay allocated until the domain ends: the VMCS of a vCPU
@@ -199,6 +221,7 @@ bool logdirty_wp_fault(struct vcpu *v, uint64_t q, uint64_t gpa)
 
 void pml_domain_destroy(struct domain *d)
 {
+    track_domain_destroy(d);
     free_bitmap(d);
     pml_free_buffers(d);
     d->logdirty.on = false;

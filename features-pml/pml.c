@@ -17,15 +17,38 @@ static void drain_current(struct vcpu *v)
      * new.  An index outside 0-511 means the log is full. */
     unsigned first = idx < PML_ENTRIES ? (unsigned)idx + 1 : 0;
     for (unsigned i = first; i < PML_ENTRIES; i++)
-        logdirty_mark(v->dom, log[i]);
+        pml_log(v, log[i]);
     if (first != PML_ENTRIES)
         vmwrite(VMCS_GUEST_PML_INDEX, PML_ENTRIES - 1);
+    if (v->dom->logdirty.need_flush) {
+        v->dom->logdirty.need_flush = false;
+        domain_ept_flush(v->dom);
+    }
+}
+
+void pml_drain_vcpu_current(struct vcpu *v)
+{
+    if (v->pml.buf_pa && v->pml.gen == v->dom->logdirty.gen && pml_wanted(v->dom))
+        drain_current(v);
+}
+
+bool pml_wanted(const struct domain *d)
+{
+    return (d->logdirty.on && !d->logdirty.wp) || d->logdirty.nr_track;
+}
+
+void pml_log(struct vcpu *v, uint64_t gpa)
+{
+    struct domain *d = v->dom;
+    if (d->logdirty.on)
+        logdirty_mark(d, gpa);
+    if (d->logdirty.nr_track)
+        track_log(v, gpa);
 }
 
 static bool pml_active(const struct vcpu *v)
 {
-    return v->pml.buf_pa && v->pml.gen == v->dom->logdirty.gen && v->dom->logdirty.on &&
-           !v->dom->logdirty.wp;
+    return v->pml.buf_pa && v->pml.gen == v->dom->logdirty.gen && pml_wanted(v->dom);
 }
 
 void pml_vcpu_sync(struct vcpu *v)
@@ -34,7 +57,7 @@ void pml_vcpu_sync(struct vcpu *v)
     if (likely(v->pml.gen == ld->gen))
         return;
     uint64_t proc2 = vmread(VMCS_PROC_CONTROLS2);
-    if (ld->on && !ld->wp && v->pml.buf_pa) {
+    if (pml_wanted(v->dom) && v->pml.buf_pa) {
         vmwrite(VMCS_PML_ADDRESS, v->pml.buf_pa);
         vmwrite(VMCS_GUEST_PML_INDEX, PML_ENTRIES - 1);
         vmwrite(VMCS_PROC_CONTROLS2, proc2 | PROC2_ENABLE_PML);
@@ -64,15 +87,15 @@ void pml_drain_domain(struct domain *d)
 
 void logdirty_pause(struct domain *d)
 {
-    if (d->logdirty.on)
-        pml_drain_domain(d);
+    pml_drain_domain(d);
 }
 
 void handle_pml_full(struct vcpu *v)
 {
     /* The access that found the log full was not performed: draining and
      * resuming re-executes it, and it is logged then. */
-    v->dom->logdirty.fault_count++;
+    if (v->dom->logdirty.on)
+        v->dom->logdirty.fault_count++;
     drain_current(v);
 }
 

@@ -22,9 +22,27 @@ struct xen_domctl_shadow_op;
 
 #define PML_ENTRIES 512
 
+#define TRACK_WINDOW_PAGES 8        /* pfns remembered per tracking window */
+
 struct vcpu_pml {
     uint64_t buf_pa;            /* host-physical PML buffer, 0 if none */
-    unsigned gen;               /* log-dirty generation applied to the VMCS */
+    unsigned gen;               /* PML generation applied to the VMCS */
+    int ctx;                    /* tracking context enabled here, or -1 */
+    uint64_t *window;           /* pfns logged in the current window */
+    uint64_t window_pa;
+    unsigned window_len;
+    bool window_overflow;       /* too many to list: re-arm all at the end */
+};
+
+/* A guest kernel's tracking context (features-pml/track.c). */
+struct track_ctx {
+    bool used;
+    uint8_t vector;
+    uint32_t size;              /* ring entries: the hv's copy, never re-read */
+    uint64_t ring_gpa;
+    uint64_t producer;          /* the hv's copy */
+    uint64_t overflow;
+    bool full_raised;           /* vector raised for the current full episode */
 };
 
 struct dom_logdirty {
@@ -35,6 +53,10 @@ struct dom_logdirty {
     uint64_t bitmap_pa, bitmap_pages;
     uint64_t dirty_count;       /* pages newly marked since the last query */
     uint64_t fault_count;       /* PML-full exits or write-protection faults */
+    bool split;                 /* RAM mapped with 4 KiB leaves */
+    bool need_flush;            /* EPT dirty flags cleared since the last INVEPT */
+    unsigned nr_track;
+    struct track_ctx track[16];
 };
 
 /* Before every VM entry of v (VMCS current): apply on/off to the VMCS. */

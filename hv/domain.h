@@ -44,6 +44,8 @@ struct vcpu {
     uint64_t kernel_gs_base, star, lstar, cstar, fmask, tsc_aux;
     uint8_t fxsave[512] __attribute__((aligned(16)));
     uint8_t tpr;                    /* CR8 */
+    uint64_t irq_pending[4];        /* virtual interrupt vectors waiting */
+    bool irq_any;
     uint64_t apic_base;
 
     struct vcpu_pml pml;            /* features-pml */

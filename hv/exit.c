@@ -14,6 +14,7 @@ static const exit_handler_t handlers[NESTOR_NR_EXIT_REASONS] = {
     [EXIT_TRIPLE_FAULT] = handle_triple_fault,
     [EXIT_CPUID] = handle_cpuid,
     [EXIT_HLT] = handle_hlt,
+    [EXIT_INTERRUPT_WINDOW] = handle_interrupt_window,
     [EXIT_INVD] = handle_invd_wbinvd,
     [EXIT_WBINVD] = handle_invd_wbinvd,
     [EXIT_RDPMC] = handle_rdpmc,

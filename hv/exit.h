@@ -8,7 +8,7 @@
 
 enum exit_reason {
     EXIT_EXCEPTION_NMI = 0, EXIT_EXTERNAL_INTERRUPT = 1, EXIT_TRIPLE_FAULT = 2,
-    EXIT_INIT = 3, EXIT_SIPI = 4, EXIT_CPUID = 10, EXIT_GETSEC = 11, EXIT_HLT = 12,
+    EXIT_INIT = 3, EXIT_SIPI = 4, EXIT_INTERRUPT_WINDOW = 7, EXIT_CPUID = 10, EXIT_GETSEC = 11, EXIT_HLT = 12,
     EXIT_INVD = 13, EXIT_RDPMC = 15, EXIT_VMCALL = 18, EXIT_VMCLEAR = 19,
     EXIT_VMLAUNCH = 20, EXIT_VMPTRLD = 21, EXIT_VMPTRST = 22, EXIT_VMREAD = 23,
     EXIT_VMRESUME = 24, EXIT_VMWRITE = 25, EXIT_VMXOFF = 26, EXIT_VMXON = 27,
@@ -37,6 +37,7 @@ void handle_ept_violation(struct vcpu *v);
 void handle_ept_misconfig(struct vcpu *v);
 void handle_vmcall(struct vcpu *v);
 void handle_hlt(struct vcpu *v);
+void handle_interrupt_window(struct vcpu *v);
 void handle_external_interrupt(struct vcpu *v);
 void handle_exception_nmi(struct vcpu *v);
 void handle_preemption_timer(struct vcpu *v);

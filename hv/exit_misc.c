@@ -17,7 +17,16 @@ void handle_hlt(struct vcpu *v)
         domain_crash(v->dom, "halted with interrupts disabled at rip %#lx", vcpu_rip() - 1);
         return;
     }
-    sched_block(v);
+    /* A vector already pending ends the halt at once. */
+    if (!v->irq_any)
+        sched_block(v);
+}
+
+void handle_interrupt_window(struct vcpu *v)
+{
+    /* The guest can take interrupts again: the pre-entry delivery injects
+     * the pending vector (and turns window exiting off when done). */
+    (void)v;
 }
 
 void handle_external_interrupt(struct vcpu *v)

@@ -165,6 +165,8 @@ void sched_run(void)
             switch_to(v);
         pml_vcpu_sync(v);
         spp_vmcs_sync(v);
+        if (unlikely(v->irq_any))
+            vcpu_deliver_irqs(v);
         if (new_slice) {
             vmwrite(VMCS_PREEMPTION_TIMER, sched_slice_tsc >> vmx_caps.preemption_shift);
             new_slice = false;

@@ -1,6 +1,7 @@
 /* Guest-state helpers for exit handlers, and the state the hv switches by
  * hand because the VMCS does not hold it. */
 #include "vcpu.h"
+#include "sched.h"
 #include "vmx.h"
 #include "x86.h"
 
@@ -65,4 +66,49 @@ void vcpu_save_state(struct vcpu *v)
     v->fmask = rdmsr(MSR_IA32_FMASK);
     v->tsc_aux = rdmsr(MSR_IA32_TSC_AUX);
     __asm__ volatile("fxsave64 %0" : "=m"(v->fxsave));
+}
+
+void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
+{
+    if (vector < 32)
+        return;
+    v->irq_pending[vector / 64] |= BIT(vector % 64);
+    v->irq_any = true;
+    sched_wake(v);
+}
+
+static int highest_pending(const struct vcpu *v)
+{
+    for (int w = 3; w >= 0; w--)
+        if (v->irq_pending[w])
+            return w * 64 + 63 - __builtin_clzll(v->irq_pending[w]);
+    return -1;
+}
+
+void vcpu_deliver_irqs(struct vcpu *v)
+{
+    int vec = highest_pending(v);
+    uint64_t proc = vmread(VMCS_PROC_CONTROLS);
+    if (vec < 0) {
+        v->irq_any = false;
+        if (proc & PROC_INTR_WINDOW_EXITING)
+            vmwrite(VMCS_PROC_CONTROLS, proc & ~(uint64_t)PROC_INTR_WINDOW_EXITING);
+        return;
+    }
+    bool open = (vmread(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
+                !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) &&
+                !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+    if (!open) {
+        vmwrite(VMCS_PROC_CONTROLS, proc | PROC_INTR_WINDOW_EXITING);
+        return;
+    }
+    v->irq_pending[vec / 64] &= ~BIT(vec % 64);
+    vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint32_t)vec);
+    if (vmread(VMCS_GUEST_ACTIVITY_STATE) != ACTIVITY_ACTIVE)
+        vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+    v->irq_any = highest_pending(v) >= 0;
+    if (!v->irq_any && (proc & PROC_INTR_WINDOW_EXITING))
+        vmwrite(VMCS_PROC_CONTROLS, proc & ~(uint64_t)PROC_INTR_WINDOW_EXITING);
+    else if (v->irq_any)
+        vmwrite(VMCS_PROC_CONTROLS, proc | PROC_INTR_WINDOW_EXITING);
 }

@@ -10,6 +10,12 @@ void vcpu_skip_instruction(struct vcpu *v);
 void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
 static inline void vcpu_inject_gp0(struct vcpu *v) { vcpu_inject_exception(v, 13, true, 0); }
 static inline void vcpu_inject_ud(struct vcpu *v) { vcpu_inject_exception(v, 6, false, 0); }
+/* Makes an external-interrupt vector (32-255) pending for v; it is
+ * delivered when the guest can take interrupts, and wakes a halted v. */
+void vcpu_raise_irq(struct vcpu *v, uint8_t vector);
+/* Before VM entry (VMCS current): inject the highest pending vector if the
+ * guest accepts interrupts now, else ask for an interrupt-window exit. */
+void vcpu_deliver_irqs(struct vcpu *v);
 /* Current privilege level (SS.DPL). */
 unsigned vcpu_cpl(void);
 uint64_t vcpu_rip(void);

@@ -67,6 +67,57 @@ struct nestor_exit_stats {
     } reason[NESTOR_NR_EXIT_REASONS];   /* OUT */
 };
 
+/* ---- Dirty tracking for guest kernels (nestor_op 0x100-0x1ff) --------------
+ * A tracking context is a ring in the caller's guest-physical memory.  While
+ * a context is enabled on a vCPU, the guest-physical address of every 4 KiB
+ * page first written in that window is appended to the ring (the hv drains
+ * the CPU's PML log into it).  A page is reported once per window, or again
+ * after NESTOR_OP_track_clear names it.  Pages written while no context is
+ * enabled are not reported to any context.  When an append finds the ring
+ * full, the entry is dropped and counted in `overflow`, and the vector the
+ * guest chose is raised (once, until the consumer makes room).
+ * The hv keeps its own copy of the ring's size: a guest changing the header
+ * can only lose its own entries.  All commands act on the calling domain.
+ */
+#define NESTOR_OP_track_register   0x100   /* arg: struct nestor_track_register */
+#define NESTOR_OP_track_unregister 0x101   /* arg: context id */
+#define NESTOR_OP_track_enable     0x102   /* arg: context id; this vCPU */
+#define NESTOR_OP_track_disable    0x103   /* arg: ignored; this vCPU */
+#define NESTOR_OP_track_flush      0x104   /* arg: ignored; returns entries appended */
+#define NESTOR_OP_track_clear      0x105   /* arg: struct nestor_track_clear */
+
+#define NESTOR_TRACK_MAGIC         0x4b54534eu  /* "NSTK" */
+#define NESTOR_TRACK_MAX_CONTEXTS  16
+#define NESTOR_TRACK_MAX_PAGES     64          /* ring size limit, pages */
+#define NESTOR_TRACK_CLEAR_MAX     4096        /* gfns per clear call */
+#define NESTOR_TRACK_HEADER        64          /* entries start at this offset */
+
+struct nestor_track_ring {
+    uint32_t magic;             /* written by the hv at registration */
+    uint32_t size;              /* entries the ring holds (informative) */
+    uint64_t producer;          /* hv: entries ever appended */
+    uint64_t consumer;          /* guest: entries ever consumed */
+    uint64_t overflow;          /* hv: entries dropped because it was full */
+    uint64_t reserved[4];
+    /* uint64_t entry[size] at offset NESTOR_TRACK_HEADER; entry i lives at
+     * index i % size.  Each is a page-aligned guest-physical address. */
+};
+
+struct nestor_track_register {
+    uint64_t ring_gpa;          /* IN: page-aligned, inside the caller's RAM */
+    uint32_t ring_pages;        /* IN: 1..NESTOR_TRACK_MAX_PAGES */
+    uint8_t  vector;            /* IN: raised when the ring fills; 0 = none, else 32..255 */
+    uint8_t  pad[3];
+    uint32_t id;                /* OUT: context id */
+    uint32_t pad2;
+};
+
+struct nestor_track_clear {
+    uint32_t id;                /* context */
+    uint32_t nr;                /* 0: every page logged in the current window */
+    uint64_t gfns;              /* linear address of uint64_t gfn[nr] */
+};
+
 /* ---- ELF64 guest start-of-day state ---------------------------------------
  * An ELF64 guest starts in 64-bit mode at CPL 0 with:
  *   rip = e_entry, rdi = NESTOR_START_INFO_GPA, rsp = NESTOR_BOOT_STACK_GPA,
@@ -119,6 +170,98 @@ struct nestor_start_info {
  */
 #define NESTOR_PORT_DEBUG_EXIT   0xf4
 #define NESTOR_PORT_E9           0xe9
+
+/* ---- SPP: sub-page write protection (nestor_op 0x200-0x2ff) ----------------
+ * A domain write-protects 128-byte sub-pages of its own RAM (SDM 29.3.4,
+ * EPT sub-page write permissions).  A page's vector has one bit per
+ * sub-page: bit i set = bytes [128*i, 128*i+128) of the page are writable.
+ * NESTOR_SPP_UNPROTECTED (all ones) is an unprotected page; any other
+ * vector, 0 included, protects the page.  Writes to permitted sub-pages of a
+ * protected page cost no VM exit; a write to another sub-page is stopped
+ * before it reaches memory and the caller gets #GP(0) at the faulting
+ * instruction (RIP not advanced), and the hv records {gpa, gla, rip}.
+ * The caller always acts on its own domain.  Errors: gfn outside the
+ * caller's RAM -EINVAL; nonzero pad/flags -EINVAL; more than
+ * NESTOR_SPP_MAX_PAGES protected pages -ENOSPC; a batch of more than
+ * NESTOR_SPP_MAX_BATCH entries -E2BIG; bad pointers -EFAULT; out of hv
+ * memory -ENOMEM; no SPP on this CPU -EOPNOTSUPP (95); unknown command
+ * -ENOSYS.  set and set_range are all or nothing.
+ */
+#define NESTOR_OP_spp_info           0x200   /* arg: struct nestor_spp_info (OUT) */
+#define NESTOR_OP_spp_set            0x201   /* arg: struct nestor_spp_set (batch) */
+#define NESTOR_OP_spp_set_range      0x202   /* arg: struct nestor_spp_range */
+#define NESTOR_OP_spp_get            0x203   /* arg: struct nestor_spp_get */
+#define NESTOR_OP_spp_get_violations 0x204   /* arg: struct nestor_spp_violations */
+
+#define NESTOR_SPP_SUBPAGE_SIZE  128
+#define NESTOR_SPP_SUBPAGES      32          /* per 4 KiB page */
+#define NESTOR_SPP_UNPROTECTED   0xffffffffu
+#define NESTOR_SPP_MAX_PAGES     4096        /* protected pages per domain */
+#define NESTOR_SPP_MAX_BATCH     512         /* entries per NESTOR_OP_spp_set */
+#define NESTOR_SPP_RING          64          /* violation records kept */
+
+struct nestor_spp_info {
+    uint32_t max_pages;         /* OUT: NESTOR_SPP_MAX_PAGES */
+    uint32_t nr_protected;      /* OUT: pages protected now */
+    uint32_t max_batch;         /* OUT: NESTOR_SPP_MAX_BATCH */
+    uint32_t nr_tables;         /* OUT: SPP table pages the hv holds for the caller */
+    uint64_t nr_violations;     /* OUT: stopped writes since the domain started */
+};
+_Static_assert(sizeof(struct nestor_spp_info) == 24, "nestor_spp_info layout");
+
+struct nestor_spp_entry {
+    uint64_t gfn;               /* guest frame number (GPA >> 12) */
+    uint32_t vector;            /* bit i: sub-page i writable */
+    uint32_t pad;               /* must be 0 */
+};
+_Static_assert(sizeof(struct nestor_spp_entry) == 16, "nestor_spp_entry layout");
+
+/* Batch: nr entries at guest-linear address `entries`.  Every entry is
+ * checked before any is applied; a gfn given twice takes its last vector. */
+struct nestor_spp_set {
+    uint32_t nr;                /* <= NESTOR_SPP_MAX_BATCH; 0 does nothing */
+    uint32_t pad;               /* must be 0 */
+    uint64_t entries;           /* guest-linear: struct nestor_spp_entry[nr] */
+};
+_Static_assert(sizeof(struct nestor_spp_set) == 16, "nestor_spp_set layout");
+
+/* Range: the same vector for gfn .. gfn+nr_pages-1 (0 pages does nothing). */
+struct nestor_spp_range {
+    uint64_t gfn;
+    uint64_t nr_pages;
+    uint32_t vector;
+    uint32_t pad;               /* must be 0 */
+};
+_Static_assert(sizeof(struct nestor_spp_range) == 24, "nestor_spp_range layout");
+
+struct nestor_spp_get {
+    uint64_t gfn;               /* IN */
+    uint32_t vector;            /* OUT: NESTOR_SPP_UNPROTECTED if not protected */
+    uint32_t pad;               /* IN: must be 0 */
+};
+_Static_assert(sizeof(struct nestor_spp_get) == 16, "nestor_spp_get layout");
+
+/* One stopped write. */
+struct nestor_spp_violation {
+    uint64_t gpa;               /* guest-physical address written */
+    uint64_t gla;               /* guest-linear address written */
+    uint64_t rip;               /* the faulting instruction */
+};
+_Static_assert(sizeof(struct nestor_spp_violation) == 24, "nestor_spp_violation layout");
+
+/* The newest min(max, kept) records, oldest first, into buf.  The hv keeps
+ * the last NESTOR_SPP_RING; NESTOR_SPP_VIOL_CLEAR forgets the kept records
+ * after copying them (total is never reset). */
+#define NESTOR_SPP_VIOL_CLEAR    (1u << 0)
+struct nestor_spp_violations {
+    uint32_t max;               /* IN: room in buf, in records */
+    uint32_t count;             /* OUT: records copied */
+    uint64_t total;             /* OUT: stopped writes since the domain started */
+    uint64_t buf;               /* IN: guest-linear struct nestor_spp_violation[max] */
+    uint32_t flags;             /* IN: NESTOR_SPP_VIOL_* */
+    uint32_t pad;               /* IN: must be 0 */
+};
+_Static_assert(sizeof(struct nestor_spp_violations) == 32, "nestor_spp_violations layout");
 
 /* ---- Hypervisor power-off status --------------------------------------------
  * When every domain has ended the hv prints

@@ -8,6 +8,7 @@
  */
 #include "rt.h"
 #include "../dirty_pattern.h"
+#include <nestor/abi.h>
 #define __XEN_TOOLS__ 1
 #include <xen/xen.h>
 #include <xen/sched.h>
@@ -20,16 +21,61 @@ static void marker(void)
     cpuid(0, 0, r);
 }
 
+/* With `track`, each round also runs inside this domain's own tracking
+ * context, whose ring must hold exactly the round's pages: guest tracking
+ * and dom0's log-dirty share the EPT dirty flags and neither may lose. */
+static uint8_t ring[64 * 4096] __attribute__((aligned(4096)));
+static uint8_t seen[8192];
+static uint32_t ctx;
+
+static long track(unsigned cmd, uint64_t arg) { return hypercall2(__HYPERVISOR_nestor_op, cmd, arg); }
+
+static void check_ring(unsigned r, uint64_t from, uint64_t npages)
+{
+    struct nestor_track_ring *h = (void *)ring;
+    const uint64_t *e = (const uint64_t *)(ring + NESTOR_TRACK_HEADER);
+    uint64_t extra = 0, missed = 0, dup = 0;
+    memset(seen, 0, sizeof(seen));
+    for (uint64_t i = from; i < h->producer; i++) {
+        uint64_t gpa = e[i % h->size];
+        if (gpa < DIRTY_BASE || gpa >= DIRTY_BASE + npages * 4096)
+            continue;                   /* stack, ring and data pages */
+        uint64_t p = (gpa - DIRTY_BASE) / 4096;
+        dup += seen[p]++ > 0;
+        extra += !dirty_round_page(r, p, npages);
+    }
+    for (uint64_t p = 0; p < npages; p++)
+        missed += dirty_round_page(r, p, npages) && !seen[p];
+    CHECK(!extra && !missed && !dup && h->overflow == 0,
+          "own tracking context, round %u: %lu missed, %lu extra, %lu duplicates", r, missed, extra, dup);
+    h->consumer = h->producer;
+}
+
 static void pattern_rounds(void)
 {
     uint64_t npages = (rt_boot.mem_bytes - DIRTY_BASE) / 4096;
+    bool tracked = rt_arg_flag("track");
+    if (tracked) {
+        struct nestor_track_register reg = { .ring_gpa = (uint64_t)(uintptr_t)ring, .ring_pages = 64 };
+        long rc = track(NESTOR_OP_track_register, (uint64_t)(uintptr_t)&reg);
+        ctx = reg.id;
+        CHECK(rc == 0, "registered a tracking context");
+    }
     for (unsigned r = 0; r < DIRTY_ROUNDS; r++) {
+        uint64_t from = ((struct nestor_track_ring *)ring)->producer;
+        if (tracked)
+            track(NESTOR_OP_track_enable, ctx);
         for (uint64_t p = 0; p < npages; p++) {
             if (!dirty_round_page(r, p, npages))
                 continue;
             volatile uint64_t *q = (volatile uint64_t *)(uintptr_t)(DIRTY_BASE + p * 4096);
             for (unsigned t = dirty_times(r, p); t; t--)
                 q[(t * 8) % 512] = p ^ ((uint64_t)r << 56) ^ t;
+        }
+        if (tracked) {
+            track(NESTOR_OP_track_flush, 0);
+            track(NESTOR_OP_track_disable, 0);
+            check_ring(r, from, npages);
         }
         marker();
         yield();

@@ -161,6 +161,23 @@ static struct tss64 tss;
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 static uint8_t trap_stack[16384] __attribute__((aligned(16)));
 extern const uint64_t rt_trap_stubs[32];
+extern const uint64_t rt_irq_stubs[224];
+static void (*irq_handlers[256])(unsigned);
+
+void rt_set_irq_handler(unsigned vector, void (*fn)(unsigned))
+{
+    if (vector >= 32 && vector < 256)
+        irq_handlers[vector] = fn;
+}
+
+void rt_irq(uint64_t vector);
+void rt_irq(uint64_t vector)
+{
+    if (irq_handlers[vector])
+        irq_handlers[vector]((unsigned)vector);
+    else
+        rt_printf("FAIL: unexpected interrupt vector %lu\n", vector);
+}
 extern char rt_user_return_stub[];
 
 static void set_gate(unsigned v, uint64_t h, unsigned dpl)
@@ -187,6 +204,8 @@ static void tables_init(void)
                      "mov $0x28, %%eax\n\tltr %%ax" : : "m"(g) : "rax", "memory");
     for (unsigned v = 0; v < 32; v++)
         set_gate(v, rt_trap_stubs[v], 0);
+    for (unsigned v = 32; v < 256; v++)
+        set_gate(v, rt_irq_stubs[v - 32], 0);
     set_gate(0x80, (uint64_t)(uintptr_t)rt_user_return_stub, 3);
     struct dtr i = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
     __asm__ volatile("lidt %0" : : "m"(i));

@@ -58,6 +58,11 @@ extern volatile uint64_t rt_fault_error;
 #define RT_EXTABLE(from, to) \
     ".pushsection .ex_table, \"a\"\n\t.balign 8\n\t.quad " #from ", " #to "\n\t.popsection\n\t"
 
+/* Interrupt handlers for vectors 32-255 (called with interrupts off). */
+void rt_set_irq_handler(unsigned vector, void (*fn)(unsigned vector));
+static inline void rt_sti(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void rt_cli(void) { __asm__ volatile("cli" ::: "memory"); }
+
 /* Runs fn(arg) at CPL 3 and returns when it returns. */
 void rt_run_user(void (*fn)(void *), void *arg);
 

@@ -17,6 +17,27 @@ rt_stub_\vec:
     .set i, i + 1
 .endr
 
+/* Interrupt vectors 32-255: save the caller-saved registers, dispatch. */
+.macro IRQ vec
+    .balign 16
+rt_irq_\vec:
+    push    %rdi
+    mov     $\vec, %edi
+    jmp     rt_irq_common
+.endm
+.set i, 32
+.rept 224
+    IRQ %i
+    .set i, i + 1
+.endr
+
+rt_irq_common:
+    push %rax; push %rcx; push %rdx; push %rsi; push %r8; push %r9; push %r10; push %r11
+    call    rt_irq
+    pop %r11; pop %r10; pop %r9; pop %r8; pop %rsi; pop %rdx; pop %rcx; pop %rax
+    pop     %rdi
+    iretq
+
 rt_trap_common:
     push %rax; push %rbx; push %rcx; push %rdx; push %rsi; push %rdi; push %rbp
     push %r8; push %r9; push %r10; push %r11; push %r12; push %r13; push %r14; push %r15
@@ -63,6 +84,18 @@ rt_trap_stubs:
 .endm
 .rept 32
     ADDR %i
+    .set i, i + 1
+.endr
+
+    .global rt_irq_stubs
+    .balign 8
+rt_irq_stubs:
+.set i, 32
+.macro IADDR vec
+    .quad rt_irq_\vec
+.endm
+.rept 224
+    IADDR %i
     .set i, i + 1
 .endr
 
