@@ -50,6 +50,14 @@ def run_mode(mode, fraction):
     return int(m.group(1))
 
 
+def track_costs():
+    out = nestor(["track:mem=16M,args=bench iterations=1000"])
+    vals = dict((k, int(v)) for k, v in re.findall(r"BENCH (\w+)=(\d+)", out))
+    return {"track_enable_disable_cycles": vals["track_enable_disable_cycles"],
+            "track_drain_cycles_per_entry": vals["track_drain_cycles_per_entry"],
+            "track_flush_empty_cycles": vals["track_flush_empty_cycles"]}
+
+
 def main():
     rows = []
     for fraction in FRACTIONS:
@@ -83,6 +91,7 @@ def main():
         "target_pml_overhead_pct": 5,
         "target_met": heaviest["pml_overhead_pct"] <= 5,
     })
+    result.update(track_costs())
     os.makedirs(RESULTS, exist_ok=True)
     with open(path, "w") as f:
         json.dump(result, f, indent=2, sort_keys=True)

@@ -14,6 +14,7 @@
 #include <xen/sched.h>
 #include <xen/domctl.h>
 #include <xen/sysctl.h>
+#include <nestor/abi.h>
 #include <xen/errno.h>
 
 static uint64_t state;
@@ -100,6 +101,32 @@ void test_main(void)
                                                              : XEN_SYSCTL_INTERFACE_VERSION;
             d->domain = (domid_t)(rnd() % 3 ? rnd() % 8 : rnd_arg());
             a1 = (uint64_t)(uintptr_t)d;
+        }
+        /* nestor_op: dirty-tracking commands with structured arguments.
+         * Rings go to scratch pages, beyond RAM or unaligned places: a ring
+         * in our own code would be the fuzzer harming itself. */
+        if (nr == __HYPERVISOR_nestor_op && rnd() % 2) {
+            a1 = 0x100 + rnd() % 8;
+            if (a1 == NESTOR_OP_track_register) {
+                struct nestor_track_register *t = (void *)(scratch + 4096);
+                uint64_t choice = rnd() % 4;
+                t->ring_gpa = choice == 0 ? (uint64_t)(uintptr_t)scratch + 8192 :
+                              choice == 1 ? rt_boot.mem_bytes + (rnd() % 16) * 4096 :
+                              choice == 2 ? (uint64_t)(uintptr_t)scratch + 8192 + rnd() % 4096 : rnd_arg();
+                if (choice == 3 && t->ring_gpa < rt_boot.mem_bytes)
+                    t->ring_gpa = rt_boot.mem_bytes;
+                t->ring_pages = (uint32_t)(rnd() % 3 ? 1 : rnd());
+                t->vector = (uint8_t)rnd();
+                a2 = (uint64_t)(uintptr_t)t;
+            } else if (a1 == NESTOR_OP_track_clear) {
+                struct nestor_track_clear *c = (void *)(scratch + 4096);
+                c->id = (uint32_t)(rnd() % 20);
+                c->nr = (uint32_t)(rnd() % 3 ? rnd() % 8 : rnd());
+                c->gfns = rnd() % 2 ? (uint64_t)(uintptr_t)scratch : rnd_arg();
+                a2 = (uint64_t)(uintptr_t)c;
+            } else {
+                a2 = rnd() % 20;
+            }
         }
         long r = hypercall5(nr, a1, a2, a3, a4, a5);
         if (r >= 0)
