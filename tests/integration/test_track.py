@@ -22,3 +22,17 @@ def test_coexists_with_logdirty(nestor, mode):
     out = run.domain_output("writer")
     assert sum("own tracking context" in l and l.startswith("PASS") for l in out) == 8, run
     guest_passed(run, "writer")
+
+
+def test_domain_ends_while_tracked(nestor):
+    """dom0 tracks a domain that ends with its own contexts registered and
+    enabled: everything is freed, later operations fail cleanly, and the
+    other domains run on."""
+    run = nestor(["logdirty:priv,name=tracker,args=target=1 dying",
+                  "track:name=leaver,mem=16M,args=leave",
+                  "sched_spin:name=bystander,args=window=30000000"])
+    assert run.status == 0, run
+    for name in ("tracker", "leaver", "bystander"):
+        guest_passed(run, name)
+    assert any("its memory is released (flags 0x" in l and "0 pages" in l
+               for l in run.domain_output("tracker")), run

@@ -58,6 +58,7 @@ static uint64_t writer_markers(void)
     return st.reason[10].count;         /* CPUID */
 }
 
+static bool writer_ended(void);
 static bool writer_ended(void)
 {
     struct xen_domctl d;
@@ -120,9 +121,34 @@ static void bench(void)
     set_paused(false);
 }
 
+/* dying: track a domain that ends while tracked; afterwards every
+ * log-dirty operation on it fails cleanly and the hv runs on. */
+static void dying(void)
+{
+    struct xen_domctl d;
+    set_paused(true);
+    CHECK(shadow(target, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, 0, NULL, 0, NULL) == 0, "log-dirty on dom%u", target);
+    set_paused(false);
+    unsigned spins = 0;
+    while (!writer_ended() && spins++ < 100000)
+        hypercall2(__HYPERVISOR_sched_op, SCHEDOP_yield, 0);
+    CHECK(writer_ended(), "dom%u ended while tracked", target);
+    memset(&d, 0, sizeof(d));
+    long rc = domctl_op(XEN_DOMCTL_getdomaininfo, target, &d);
+    CHECK(rc == 0 && (d.u.getdomaininfo.flags & XEN_DOMINF_dying) &&
+          d.u.getdomaininfo.tot_pages == 0, "its memory is released (flags %#x, %lu pages)",
+          d.u.getdomaininfo.flags, d.u.getdomaininfo.tot_pages);
+    CHECK(shadow(target, XEN_DOMCTL_SHADOW_OP_CLEAN, 0, bitmap, 8192, NULL) == -XEN_EINVAL, "CLEAN on the ended domain -> -EINVAL");
+    CHECK(shadow(target, XEN_DOMCTL_SHADOW_OP_OFF, 0, NULL, 0, NULL) == -XEN_EINVAL, "OFF on the ended domain -> -EINVAL");
+}
+
 void test_main(void)
 {
     target = (domid_t)rt_arg_u64("target", 1);
+    if (rt_arg_flag("dying")) {
+        dying();
+        return;
+    }
     if (rt_arg_flag("bench")) {
         bench();
         return;

@@ -283,6 +283,18 @@ void test_main(void)
         bench();
         return;
     }
+    if (rt_arg_flag("leave")) {
+        /* End with contexts registered and one enabled: the hv must free
+         * everything with the domain. */
+        uint32_t c = 0;
+        for (unsigned i = 0; i < 3; i++)
+            reg(rings[i], 4, 0x40, &c);
+        op(NESTOR_OP_track_enable, c);
+        for (unsigned i = 0; i < 100; i++)
+            touch(i);
+        CHECK(op(NESTOR_OP_track_flush, 0) >= 100, "logged before leaving");
+        return;
+    }
     test_errors();
     test_windows();
     test_wrap_and_overflow();
