@@ -9,23 +9,31 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "sppt.h"
 
 struct domain;
 struct vcpu;
 struct hc_args;
 
+#define SPP_MAX_REGIONS  1024       /* 2 MiB regions per domain (DOM_MAX_CHUNKS) */
+#define SPP_MAX_VCPUS    8          /* >= HV_MAX_VCPUS */
+#define SPP_RING         64         /* == NESTOR_SPP_RING */
+
 /* Per-domain SPP state (lives in struct domain). */
 struct dom_spp {
-    uint64_t sppt_root;         /* host-physical SPPT root, 0 until first use */
-    uint64_t nr_tables;
+    struct sppt sppt;           /* sppt.root: host-physical SPPT root, 0 until first use */
+    unsigned gen;               /* bumped when the SPPT root appears */
+    unsigned vcpu_gen[SPP_MAX_VCPUS];   /* gen applied to each vCPU's VMCS */
     unsigned nr_protected;      /* 4 KiB pages with SPP on */
     unsigned limit;             /* at most this many */
+    uint16_t region_count[SPP_MAX_REGIONS]; /* protected pages per 2 MiB region */
     uint64_t nr_violations;
-    /* The most recent stopped writes (a small ring). */
+    /* The most recent stopped writes (a ring). */
     struct spp_violation_rec {
         uint64_t gpa, gla, rip;
-    } recent[16];
-    unsigned recent_head;
+    } recent[SPP_RING];
+    unsigned recent_head;       /* next slot to write */
+    unsigned recent_count;      /* records kept, <= SPP_RING */
 };
 
 /* Domain lifetime.  init may be a no-op until the first SPP hypercall. */
