@@ -70,6 +70,23 @@ def pml_section(r):
     return lines + ["![Dirty-tracking cost](pml.png)", ""]
 
 
+def costs_section(r):
+    rows = [
+        ("tracking context: enable + disable (hypercall pair)", "track_enable_disable_cycles"),
+        ("tracking context: flush that drains nothing", "track_flush_empty_cycles"),
+        ("tracking context: per entry drained into a ring", "track_drain_cycles_per_entry"),
+        ("SPP: VM exits for a write to a permitted sub-page", "spp_permitted_write_exits"),
+        ("SPP: a stopped write, end to end (#GP delivered)", "spp_stopped_write_cycles"),
+    ]
+    present = [(label, r[key]) for label, key in rows if key in r]
+    if not present:
+        return []
+    lines = ["## Guest-kernel primitives (emulated cycles unless noted)", "",
+             "| measurement | value |", "|---|---:|"]
+    lines += ["| %s | %s |" % (label, value) for label, value in present]
+    return lines + [""]
+
+
 def main():
     out = ["# Nestor benchmark results", ""]
     r = load("l0.json")
@@ -78,6 +95,8 @@ def main():
     r = load("pml.json")
     if r and "rounds" in r:
         out += pml_section(r)
+    if r:
+        out += costs_section(r)
     text = "\n".join(out) + "\n"
     with open(os.path.join(RESULTS, "REPORT.md"), "w") as f:
         f.write(text)
