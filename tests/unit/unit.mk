@@ -49,3 +49,9 @@ endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call UNIT_LINK,$(t))))
 
 -include $(UNIT_OBJS:.o=.d)
+
+# features-spp: the SPP table and vector conversion.
+UNIT_SRCS_test_spp := features-spp/sppt.c
+$(eval $(call UNIT_LINK,test_spp))
+unit-bin: $(UNIT_OUT)/test_spp
+-include $(UNIT_OUT)/obj/$(UNIT_DIR)/test_spp.d $(UNIT_OUT)/obj/features-spp/sppt.d
