@@ -75,20 +75,28 @@ def test_fuzzer():
 
 
 def test_domains_ending_with_pages_protected():
-    """One domain is killed (a stopped write it cannot take the #GP for:
-    triple fault), one exits, both with 68 pages protected; a third runs
-    beside them.  The hv frees their SPP tables and powers off normally."""
+    """With 68 pages protected each: one domain exits; one is killed for a
+    stopped write it cannot take the #GP for (no IDT: triple fault); one
+    protects its own stack (the #GP and then the #DF frames are stopped
+    writes too: triple fault, named by the hv); one protects its page
+    tables (page walks write them, which SPP never allows).  A fifth runs
+    beside them.  The hv frees every SPP table and powers off normally."""
     run = run_nestor(["spp:name=sppkill,args=end=kill", "spp:name=sppexit,args=end=exit",
+                      "spp:name=sppstack,args=end=stack", "spp:name=spppt,args=end=pt",
                       "hello"], extra_args=("--loglvl", "debug"))
-    assert run.status == 1, run          # a domain was killed: not a panic (4)
+    assert run.status == 1, run          # domains were killed: not a panic (4)
     killed(run, "sppkill", "triple fault")
+    killed(run, "sppstack", "triple fault: SPP stopped a write", "while delivering #DF")
+    killed(run, "spppt", "SPP-protected guest-physical", "paging-structure access")
     guest_passed(run, "sppexit")
     guest_passed(run, "hello")
     assert "status=1" in hv_line(run, "poweroff:")
-    for name in ("sppkill", "sppexit"):
+    for name in ("sppkill", "sppexit", "sppstack", "spppt"):
         domid = run.domid(name)
         line = hv_line(run, "domain %d: SPP off" % domid)
-        assert "68 protected page(s), 6 SPPT page(s) freed" in line, line
+        want = "68 protected page(s), 6 SPPT page(s)" if name in ("sppkill", "sppexit") else \
+               "protected page(s)"
+        assert want in line and "freed" in line, line
 
 
 def test_bench():

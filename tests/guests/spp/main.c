@@ -11,7 +11,9 @@
  *
  * Arguments: seed=S; rounds=N (default 3); bench (prints BENCH lines);
  * end=exit / end=kill: protect pages, then end with them still protected
- * (exit(0), or a triple fault the hv kills the domain for).
+ * (exit(0), or a triple fault the hv kills the domain for); end=stack /
+ * end=pt: then protect our own stack / page tables (killed: triple fault,
+ * or a paging-structure write SPP does not cover).
  * On a CPU without SPP every SPP call must answer -EOPNOTSUPP: the guest
  * checks that, prints a SKIP line saying the sub-page tests did not run,
  * and ends with exit(0).
@@ -344,6 +346,18 @@ static void test_edges(void)
     CHECK(n == 4 && viol[0].gpa == base + 128 * 8 - 1 && viol[1].gpa == base + 128 * 16 &&
           viol[3].gpa == base + 4095 && viol[0].rip == (uint64_t)(uintptr_t)spp_store1_insn,
           "byte-store records: %u, first gpa %#lx", n, viol[0].gpa);
+    /* Writes straddling two sub-pages.  Starting in a protected one: stopped,
+     * and neither sub-page changes.  Starting in a permitted one and ending
+     * in a protected one: reported (the CPU judges by the first byte). */
+    uint64_t before = *(volatile uint64_t *)(uintptr_t)(base + 128 * 8 - 4);
+    CHECK(store8(base + 128 * 8 - 4, 0x1122334455667788ull) == 13 &&
+          *(volatile uint64_t *)(uintptr_t)(base + 128 * 8 - 4) == before,
+          "an 8-byte write from sub-page 7 into 8 is stopped whole");
+    int f = store8(base + 128 * 16 - 4, 0x99aabbccddeeff00ull);
+    rt_printf("INFO: an 8-byte write from permitted sub-page 15 into protected 16 was %s\n",
+              f == 13 ? "stopped" :
+              *(volatile uint64_t *)(uintptr_t)(base + 128 * 16 - 4) == 0x99aabbccddeeff00ull ?
+              "written whole (judged by its first byte)" : "partly written");
     /* Reads are never affected. */
     uint64_t sum = 0;
     for (unsigned i = 0; i < 4096; i += 64)
@@ -636,6 +650,29 @@ static void end_with_pages(const char *how)
         __asm__ volatile("lidt %0" :: "m"(idtr));
         *(volatile uint64_t *)(uintptr_t)(0x400000 + 128 * 16) = 0;   /* sub-page 16: protected */
         CHECK(false, "still running after a stopped write with no IDT");
+    } else if (!strcmp(how, "stack")) {
+        /* Protect the stack itself, then push: the #GP for the push cannot
+         * be delivered (its frame is a stopped write too), nor the #DF
+         * that follows: the hv ends this domain with a triple fault. */
+        static struct nestor_spp_range r;
+        uint64_t rsp;
+        __asm__ volatile("mov %%rsp, %0" : "=r"(rsp));
+        r = (struct nestor_spp_range){ (rsp - 512) >> 12, 2, 0, 0 };
+        __asm__ volatile("vmcall\n\tpush %%rax\n\tpop %%rax"
+                         : : "a"((uint64_t)__HYPERVISOR_nestor_op), "D"((uint64_t)NESTOR_OP_spp_set_range), "S"(&r)
+                         : "memory");
+        CHECK(false, "still running after protecting our own stack");
+    } else if (!strcmp(how, "pt")) {
+        /* Protect the page holding our PML4: the CPU's page walks write
+         * to it (accessed flags), which SPP never allows. */
+        static struct nestor_spp_range r;
+        uint64_t cr3;
+        __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+        r = (struct nestor_spp_range){ cr3 >> 12, 1, 0xffffffff >> 1, 0 };
+        __asm__ volatile("vmcall\n\tinvlpg (%%rdi)\n\tmov (%%rdi), %%rax"
+                         : : "a"((uint64_t)__HYPERVISOR_nestor_op), "D"((uint64_t)NESTOR_OP_spp_set_range), "S"(&r)
+                         : "memory");
+        CHECK(false, "still running after protecting our page tables");
     }
     rt_finish();
 }
@@ -654,7 +691,9 @@ void test_main(void)
     rt_printf("seed %#lx\n", state);
 
     if (rt_arg_flag("end")) {
-        const char *how = strstr_local(rt_boot.cmdline, "end=kill") ? "kill" : "exit";
+        const char *how = strstr_local(rt_boot.cmdline, "end=kill") ? "kill" :
+                          strstr_local(rt_boot.cmdline, "end=stack") ? "stack" :
+                          strstr_local(rt_boot.cmdline, "end=pt") ? "pt" : "exit";
         end_with_pages(how);
     }
     if (rt_arg_flag("bench")) {
