@@ -41,8 +41,8 @@ void pml_rearm_page(struct domain *d, uint64_t pfn)
 }
 
 /* Makes the page log again on its next write: clear its EPT dirty flag
- * (PML) or take its write permission away (write protection).  SPP pages
- * keep W=0 whatever happens: SPP decides their writes.  Clearing a dirty
+ * (PML) or take its write permission away (write protection; for SPP
+ * pages, which never have W, the SPP bit).  Clearing a dirty
  * flag never hides a write from tracking contexts: every 0->1 transition
  * is logged and delivered to all of them. */
 static void rearm(struct domain *d, uint64_t pfn)
@@ -51,8 +51,9 @@ static void rearm(struct domain *d, uint64_t pfn)
     if (!leaf)
         return;
     if (d->logdirty.wp) {
-        if (!(*leaf & EPT_SPP))
-            *leaf &= ~EPT_W;
+        /* An SPP page has no W anyway: take its SPP bit so every write
+         * faults; the fault gives it back. */
+        *leaf &= (*leaf & EPT_SW_SPP) ? ~EPT_SPP : ~EPT_W;
     } else {
         *leaf &= ~EPT_D;
     }
@@ -62,9 +63,10 @@ static void set_writable(struct domain *d, bool writable)
 {
     for (uint64_t pfn = 0; pfn < nr_pages(d); pfn++) {
         uint64_t *leaf = ept_lookup(&d->ept, pfn << PAGE_SHIFT, NULL);
-        if (!leaf || (*leaf & EPT_SPP))
+        if (!leaf)
             continue;
-        *leaf = writable ? (*leaf | EPT_W) : (*leaf & ~EPT_W);
+        uint64_t bit = (*leaf & EPT_SW_SPP) ? EPT_SPP : EPT_W;   /* SPP pages never get W */
+        *leaf = writable ? (*leaf | bit) : (*leaf & ~bit);
     }
 }
 
@@ -209,11 +211,13 @@ bool logdirty_wp_fault(struct vcpu *v, uint64_t q, uint64_t gpa)
     if (!d->logdirty.on || !d->logdirty.wp || !(q & BIT(1)) /* write */)
         return false;
     uint64_t *leaf = ept_lookup(&d->ept, gpa, NULL);
-    if (!leaf || (*leaf & EPT_SPP) || (*leaf & EPT_W))
-        return false;
-    /* First write since the last clean: log it and let writes through.
+    uint64_t bit = leaf && (*leaf & EPT_SW_SPP) ? EPT_SPP : EPT_W;
+    if (!leaf || (*leaf & bit))
+        return false;           /* not armed: SPP stopped it, or not ours */
+    /* First write since the last clean: log it and give the permission
+     * back (for an SPP page: SPP, which re-judges the re-executed write).
      * The violation already dropped the stale translation (SDM 29.4.3.1). */
-    *leaf |= EPT_W;
+    *leaf |= bit;
     d->logdirty.fault_count++;
     logdirty_mark(d, gpa);
     return true;

@@ -62,7 +62,7 @@ static bool page_protected(struct domain *d, uint64_t gfn)
 {
     unsigned level;
     uint64_t *leaf = ept_lookup(&d->ept, gfn << PAGE_SHIFT, &level);
-    return leaf && level == EPT_LEVEL_4K && (*leaf & EPT_SPP);
+    return leaf && level == EPT_LEVEL_4K && (*leaf & EPT_SW_SPP);
 }
 
 /* Everything apply_page() needs, allocated beforehand so that applying
@@ -99,11 +99,16 @@ static void apply_page(struct domain *d, uint64_t gfn, uint32_t vec)
     uint64_t gpa = gfn << PAGE_SHIFT;
     unsigned level, r = (unsigned)(gfn / REGION_PAGES);
     uint64_t *leaf = ept_lookup(&d->ept, gpa, &level);
-    bool was = leaf && level == EPT_LEVEL_4K && (*leaf & EPT_SPP);
+    bool was = leaf && level == EPT_LEVEL_4K && (*leaf & EPT_SW_SPP);
+    bool wp = d->logdirty.on && d->logdirty.wp;
 
     if (vec != NESTOR_SPP_UNPROTECTED) {
         *sppt_leaf(&s->sppt, gpa, false) = spp_vec_to_hw(vec);
-        *leaf = (*leaf | EPT_SPP) & ~EPT_W;
+        /* Under log-dirty by write protection a page still waiting for its
+         * first write (no W, or for an SPP page no EPT_SPP) stays that way:
+         * the fault logs it and then hands it to SPP (features-pml). */
+        bool armed = wp && !(*leaf & (was ? EPT_SPP : EPT_W));
+        *leaf = (*leaf | EPT_SW_SPP | (armed ? 0 : EPT_SPP)) & ~EPT_W;
         if (!was) {
             s->nr_protected++;
             s->region_count[r]++;
@@ -111,8 +116,7 @@ static void apply_page(struct domain *d, uint64_t gfn, uint32_t vec)
     } else if (was) {
         /* Log-dirty by write protection re-arms pages without W: leave W
          * to it, so the next write is still logged. */
-        bool wp = d->logdirty.on && d->logdirty.wp;
-        *leaf = (*leaf & ~EPT_SPP) | (wp ? 0 : EPT_W);
+        *leaf = (*leaf & ~(EPT_SPP | EPT_SW_SPP)) | (wp ? 0 : EPT_W);
         uint64_t *v = sppt_leaf(&s->sppt, gpa, false);
         if (v)
             *v = 0;

@@ -22,9 +22,13 @@
 #define EPT_A            BIT(8)
 #define EPT_D            BIT(9)
 #define EPT_SPP          BIT(61)
+/* Ignored by the CPU (bits 62:52 are available to software in a leaf):
+ * the page is SPP-protected even while EPT_SPP is briefly cleared so that
+ * log-dirty by write protection catches its first write. */
+#define EPT_SW_SPP       BIT(52)
 #define EPT_ADDR_MASK    0x000ffffffffff000ul
 /* Bits a caller may give in `flags` for a leaf. */
-#define EPT_LEAF_FLAGS   (EPT_RWX | EPT_MT_MASK | EPT_IPAT | EPT_SPP)
+#define EPT_LEAF_FLAGS   (EPT_RWX | EPT_MT_MASK | EPT_IPAT | EPT_SPP | EPT_SW_SPP)
 
 #define EPT_LEVEL_4K     1
 #define EPT_LEVEL_2M     2

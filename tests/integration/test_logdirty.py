@@ -22,3 +22,14 @@ def test_logdirty_exact(nestor, mode):
     else:
         assert "PML_FULL" not in exits, exits
         assert exits["EPT_VIOLATION"]["count"] >= 3000, exits
+
+
+@pytest.mark.parametrize("mode", ["pml", "wp"])
+def test_logdirty_exact_on_spp_pages(nestor, mode):
+    """Every written page is SPP-protected with the written sub-pages
+    permitted (no VM exit of their own): log-dirty must still be exact."""
+    run = nestor(["logdirty:priv,name=tracker,args=target=1",
+                  "dirty_writer:name=writer,mem=16M,logdirty=%s,args=spp" % mode])
+    assert run.status == 0, run
+    guest_passed(run, "tracker")
+    guest_passed(run, "writer")
