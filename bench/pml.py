@@ -4,9 +4,10 @@ a fraction of its pages per round, untracked, tracked by PML log-dirty, and
 tracked by the classic pre-PML method (EPT write protection, one fault per
 first write), with a dom0 doing Xen's shadow_op CLEAN after every round.
 The writer times its own write loop (emulated TSC cycles), so the figures
-are the cost tracking imposes on the tracked guest.  Writes
-bench/results/pml.json (the SPP and guest-tracking figures are added by
-their own benchmarks when present)."""
+are the cost tracking imposes on the tracked guest.  Also
+measures the guest-kernel primitives: a tracking context's enable/disable
+pair and drain cost, and SPP's permitted and stopped writes.  Writes
+bench/results/pml.json."""
 
 import json
 import os
@@ -58,6 +59,14 @@ def track_costs():
             "track_flush_empty_cycles": vals["track_flush_empty_cycles"]}
 
 
+def spp_costs():
+    out = nestor(["spp:args=bench"])
+    vals = dict((k, int(v)) for k, v in re.findall(r"BENCH (\w+)=(\d+)", out))
+    keys = ["spp_permitted_write_exits", "spp_permitted_write_cycles", "unprotected_write_cycles",
+            "guest_gp_fault_cycles", "spp_stopped_write_cycles", "spp_stopped_write_hv_cycles"]
+    return {k: vals[k] for k in keys}
+
+
 def main():
     rows = []
     for fraction in FRACTIONS:
@@ -92,6 +101,7 @@ def main():
         "target_met": heaviest["pml_overhead_pct"] <= 5,
     })
     result.update(track_costs())
+    result.update(spp_costs())
     os.makedirs(RESULTS, exist_ok=True)
     with open(path, "w") as f:
         json.dump(result, f, indent=2, sort_keys=True)

@@ -76,7 +76,11 @@ def costs_section(r):
         ("tracking context: flush that drains nothing", "track_flush_empty_cycles"),
         ("tracking context: per entry drained into a ring", "track_drain_cycles_per_entry"),
         ("SPP: VM exits for a write to a permitted sub-page", "spp_permitted_write_exits"),
+        ("SPP: a write to a permitted sub-page (cycles)", "spp_permitted_write_cycles"),
+        ("the same write to an unprotected page (cycles)", "unprotected_write_cycles"),
         ("SPP: a stopped write, end to end (#GP delivered)", "spp_stopped_write_cycles"),
+        ("SPP: hv work for a stopped write", "spp_stopped_write_hv_cycles"),
+        ("a #GP the guest takes with no VM exit, for comparison", "guest_gp_fault_cycles"),
     ]
     present = [(label, r[key]) for label, key in rows if key in r]
     if not present:
