@@ -1,5 +1,5 @@
 /* Guest CPUID policy.  Hidden: features whose state Nestor does not switch
- * or emulate (XSAVE/AVX state, local APIC, VMX until nested VMX is on,
+ * or emulate (XSAVE/AVX state, local APIC, VMX unless nested VMX is on,
  * MONITOR/MWAIT, PMU, PT, SGX), and FSRM, whose combination with the
  * reference machine's IA32_MISC_ENABLE breaks Linux 6.1's memmove. */
 #include "cpuid_policy.h"
@@ -39,7 +39,8 @@ void cpuid_policy(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, uint32
     switch (leaf) {
     case 1:
         r[1] = (r[1] & 0x0000ffff) | (1u << 16) | (c->vcpu_id << 24);  /* 1 logical CPU, APIC id */
-        r[2] = (r[2] & ~(uint32_t)CPUID1_ECX_HIDDEN) | CPUID1_ECX_HV;
+        r[2] = (r[2] & ~(uint32_t)(CPUID1_ECX_HIDDEN & ~(c->nested ? CPUID1_ECX_VMX : 0))) |
+               CPUID1_ECX_HV;
         r[3] &= ~(uint32_t)CPUID1_EDX_HIDDEN;
         break;
     case 4:

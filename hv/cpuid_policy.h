@@ -10,6 +10,7 @@ struct cpuid_ctx {
     unsigned domid;
     uint32_t dom_flags;
     bool rdtscp, invpcid;       /* the VMX controls that make them work */
+    bool nested;                /* nested VMX: VMX stays visible (if the host has it) */
 };
 
 /* r[] = {eax, ebx, ecx, edx}: the host's values on entry (for leaves
@@ -23,6 +24,7 @@ void cpuid_policy(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, uint32
                             BIT(26) /* XSAVE */ | BIT(27) /* OSXSAVE */ | BIT(28) /* AVX */ | \
                             BIT(12) /* FMA */ | BIT(29) /* F16C */)
 #define CPUID1_ECX_HV      BIT(31)
+#define CPUID1_ECX_VMX     BIT(5)
 #define CPUID1_EDX_HIDDEN  (BIT(9) /* APIC */ | BIT(21) /* DS */ | BIT(22) /* ACPI */ | \
                             BIT(29) /* TM */ | BIT(31) /* PBE */ | BIT(28) /* HTT */)
 #define CPUID7_EBX_HIDDEN  (BIT(2) /* SGX */ | BIT(4) /* HLE */ | BIT(5) /* AVX2 */ | \

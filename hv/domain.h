@@ -7,6 +7,7 @@
 #include "domcfg.h"
 #include "pml.h"
 #include "spp.h"
+#include "nested.h"
 
 #define HV_MAX_DOMAINS      16
 #define HV_MAX_VCPUS        1       /* per domain */
@@ -49,6 +50,7 @@ struct vcpu {
     uint64_t apic_base;
 
     struct vcpu_pml pml;            /* features-pml */
+    struct vcpu_nested nested;      /* nested/: virtual VT-x */
 
     /* Statistics, indexed by basic exit reason. */
     struct exit_counter exits[NESTOR_NR_EXIT_REASONS];

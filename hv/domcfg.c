@@ -76,6 +76,15 @@ static int parse_option(const char *w, size_t n, struct domcfg *c, char *err, si
             snprintf(err, errlen, "logdirty=%.*s: want pml or wp", (int)vlen, val);
             return -1;
         }
+    } else if (word_is(w, klen, "nested") && eq) {
+        if (word_is(val, vlen, "1"))
+            c->nested = true;
+        else if (word_is(val, vlen, "0"))
+            c->nested = false;
+        else {
+            snprintf(err, errlen, "nested=%.*s: want 0 or 1", (int)vlen, val);
+            return -1;
+        }
     } else {
         snprintf(err, errlen, "unknown option '%.*s'", (int)n, w);
         return -1;

@@ -3,6 +3,7 @@
 #include "exit.h"
 #include "pml.h"
 #include "spp.h"
+#include "nested.h"
 #include "console.h"
 #include "stats.h"
 #include "vcpu.h"
@@ -19,14 +20,16 @@ static const exit_handler_t handlers[NESTOR_NR_EXIT_REASONS] = {
     [EXIT_WBINVD] = handle_invd_wbinvd,
     [EXIT_RDPMC] = handle_rdpmc,
     [EXIT_VMCALL] = handle_vmcall,
-    /* VMX is not offered to guests (CPUID.1:ECX.VMX = 0): its instructions
-     * and the other absent features raise #UD, as on such a CPU. */
-    [EXIT_VMCLEAR] = handle_inject_ud, [EXIT_VMLAUNCH] = handle_inject_ud,
-    [EXIT_VMPTRLD] = handle_inject_ud, [EXIT_VMPTRST] = handle_inject_ud,
-    [EXIT_VMREAD] = handle_inject_ud, [EXIT_VMRESUME] = handle_inject_ud,
-    [EXIT_VMWRITE] = handle_inject_ud, [EXIT_VMXOFF] = handle_inject_ud,
-    [EXIT_VMXON] = handle_inject_ud, [EXIT_INVEPT] = handle_inject_ud,
-    [EXIT_INVVPID] = handle_inject_ud, [EXIT_VMFUNC] = handle_inject_ud,
+    /* VMX instructions: emulated for domains with nested=1 (nested/), #UD
+     * for the others, as on a CPU without VMX. */
+    [EXIT_VMCLEAR] = nested_vmclear, [EXIT_VMLAUNCH] = nested_vmlaunch,
+    [EXIT_VMPTRLD] = nested_vmptrld, [EXIT_VMPTRST] = nested_vmptrst,
+    [EXIT_VMREAD] = nested_vmread, [EXIT_VMRESUME] = nested_vmresume,
+    [EXIT_VMWRITE] = nested_vmwrite, [EXIT_VMXOFF] = nested_vmxoff,
+    [EXIT_VMXON] = nested_vmxon, [EXIT_INVEPT] = nested_invept,
+    [EXIT_INVVPID] = nested_invvpid,
+    /* Absent features raise #UD, as on such a CPU. */
+    [EXIT_VMFUNC] = handle_inject_ud,
     [EXIT_GETSEC] = handle_inject_ud, [EXIT_MWAIT] = handle_inject_ud,
     [EXIT_MONITOR] = handle_inject_ud, [EXIT_XSETBV] = handle_inject_ud,
     [EXIT_CR_ACCESS] = handle_cr_access,

@@ -13,6 +13,7 @@ void handle_cpuid(struct vcpu *v)
         .vcpu_id = v->id, .domid = v->dom->id, .dom_flags = v->dom->flags,
         .rdtscp = vmx_caps.proc2 & PROC2_ENABLE_RDTSCP,
         .invpcid = vmx_caps.proc2 & PROC2_ENABLE_INVPCID,
+        .nested = v->dom->cfg.nested,
     };
     if (leaf < NESTOR_CPUID_BASE || leaf >= NESTOR_CPUID_BASE + 0x100)
         cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3]);

@@ -1,9 +1,11 @@
 /* Control-register exits.  Only CR0.NE and CR4.VMXE/SMXE/OSXSAVE are owned
- * by the hv, so only writes touching those, and CR8 accesses, arrive here.
+ * by the hv (and CR0.PE/PG while a nested=1 domain is in VMX operation), so
+ * only writes touching those, and CR8 accesses, arrive here.
  * A write that exits is emulated in full, including the paging-mode
  * transitions the CPU would have made (SDM 4.1.2, 9.8.5). */
 #include "exit.h"
 #include "console.h"
+#include "nested.h"
 #include "vcpu.h"
 #include "vmcs.h"
 #include "vmx.h"
@@ -14,10 +16,6 @@
 #define CRQ_GPR(q)    (((q) >> 8) & 0xf)
 #define CR_MOV_TO     0
 #define CR_MOV_FROM   1
-
-#define CR4_SUPPORTED (CR4_VME | BIT(1) | BIT(2) | BIT(3) | CR4_PSE | CR4_PAE | BIT(6) | \
-                       CR4_PGE | BIT(8) | CR4_OSFXSR | CR4_OSXMMEXCPT | BIT(11) | \
-                       BIT(16) | CR4_PCIDE | CR4_SMEP | CR4_SMAP)
 
 static void load_pdptes(struct vcpu *v, uint64_t cr3)
 {
@@ -35,6 +33,8 @@ static bool set_cr0(struct vcpu *v, uint64_t val)
 
     if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
         return false;
+    if (!nested_cr0_write_ok(v, val))
+        return false;       /* PE, NE, PG fixed in VMX operation */
     if (!(old & CR0_PG) && (val & CR0_PG) && (efer & EFER_LME)) {
         if (!(cr4 & CR4_PAE))
             return false;
@@ -54,8 +54,10 @@ static bool set_cr0(struct vcpu *v, uint64_t val)
 static bool set_cr4(struct vcpu *v, uint64_t val)
 {
     uint64_t efer = vmread(VMCS_GUEST_IA32_EFER);
-    if (val & ~(uint64_t)CR4_SUPPORTED)
-        return false;       /* includes VMXE, SMXE and OSXSAVE: not offered */
+    if (val & ~(uint64_t)(HV_CR4_GUEST_BITS | CR4_VMXE))
+        return false;       /* includes SMXE and OSXSAVE: not offered */
+    if (!nested_cr4_write_ok(v, val))
+        return false;       /* VMXE: nested=1 only, fixed in VMX operation */
     if ((efer & EFER_LMA) && !(val & CR4_PAE))
         return false;
     if ((val & CR4_PCIDE) && !(efer & EFER_LMA))

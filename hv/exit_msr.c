@@ -4,6 +4,7 @@
 #include "exit.h"
 #include "console.h"
 #include "hypercall.h"
+#include "nested.h"
 #include "vcpu.h"
 #include "vmx.h"
 #include "x86.h"
@@ -87,7 +88,8 @@ void handle_rdmsr(struct vcpu *v)
 {
     uint32_t msr = (uint32_t)v->regs.gpr[R_CX];
     uint64_t val;
-    if (!read_msr(v, msr, &val)) {
+    enum nested_msr nm = nested_rdmsr(v, msr, &val);
+    if (nm == NESTED_MSR_GP || (nm == NESTED_MSR_NOT_MINE && !read_msr(v, msr, &val))) {
         hv_debug("d%u: RDMSR %#x -> #GP", v->dom->id, msr);
         vcpu_inject_gp0(v);
         return;
@@ -101,7 +103,8 @@ void handle_wrmsr(struct vcpu *v)
 {
     uint32_t msr = (uint32_t)v->regs.gpr[R_CX];
     uint64_t val = (v->regs.gpr[R_DX] << 32) | (uint32_t)v->regs.gpr[R_AX];
-    if (!write_msr(v, msr, val)) {
+    enum nested_msr nm = nested_wrmsr(v, msr, val);
+    if (nm == NESTED_MSR_GP || (nm == NESTED_MSR_NOT_MINE && !write_msr(v, msr, val))) {
         hv_debug("d%u: WRMSR %#x <- %#lx -> #GP", v->dom->id, msr, val);
         vcpu_inject_gp0(v);
         return;

@@ -24,5 +24,9 @@ uint64_t vmcs_guest_cr4(void);
 /* Bits of CR0/CR4 the hv owns (guest/host masks). */
 #define HV_CR0_OWNED (CR0_NE)
 #define HV_CR4_OWNED (CR4_VMXE | CR4_SMXE | CR4_OSXSAVE)
+/* CR4 bits every guest may set (VMXE too with nested=1: nested/). */
+#define HV_CR4_GUEST_BITS (CR4_VME | BIT(1) | BIT(2) | BIT(3) | CR4_PSE | CR4_PAE | BIT(6) | \
+                           CR4_PGE | BIT(8) | CR4_OSFXSR | CR4_OSXMMEXCPT | BIT(11) | \
+                           BIT(16) | CR4_PCIDE | CR4_SMEP | CR4_SMAP)
 
 #endif

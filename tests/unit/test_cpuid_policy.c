@@ -262,6 +262,29 @@ static void rdtscp_follows_the_vmx_control(void **state)
     assert_int_equal(r[EDX], BIT(29) | BIT(20));
 }
 
+static void vmx_is_visible_only_with_nested(void **state)
+{
+    (void)state;
+    uint32_t r[4];
+    struct cpuid_ctx c = ctx;
+    c.nested = true;
+    run(&c, 1, 0, r, 0, 0, 0x7fffffff, 0xffffffff);
+    assert_int_equal(r[ECX] & CPUID1_ECX_VMX, CPUID1_ECX_VMX);
+    /* Everything else hidden stays hidden. */
+    assert_int_equal(r[ECX] & (uint32_t)(CPUID1_ECX_HIDDEN & ~CPUID1_ECX_VMX), 0);
+    assert_int_equal(r[ECX], (0x7fffffff & ~(uint32_t)CPUID1_ECX_HIDDEN) | CPUID1_ECX_VMX | BIT(31));
+    /* A host without VMX cannot offer it. */
+    run(&c, 1, 0, r, 0, 0, 0x7fffffff & ~CPUID1_ECX_VMX, 0);
+    assert_int_equal(r[ECX] & CPUID1_ECX_VMX, 0);
+    c.nested = false;
+    run(&c, 1, 0, r, 0, 0, 0x7fffffff, 0xffffffff);
+    assert_int_equal(r[ECX] & CPUID1_ECX_VMX, 0);
+    /* Only leaf 1 changes. */
+    c.nested = true;
+    run(&c, 7, 0, r, 0, ~0u, ~0u, ~0u);
+    assert_int_equal(r[EBX] & (uint32_t)CPUID7_EBX_HIDDEN, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +306,7 @@ int main(void)
         cmocka_unit_test(leaf7_other_subleaves_are_zero),
         cmocka_unit_test(topology_leaves_describe_one_thread_one_core),
         cmocka_unit_test(rdtscp_follows_the_vmx_control),
+        cmocka_unit_test(vmx_is_visible_only_with_nested),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,7 @@ static void defaults_apply_when_only_a_kind_is_given(void **state)
     assert_int_equal(cfg.mem, DOMCFG_MEM_DEFAULT);
     assert_false(cfg.priv);
     assert_int_equal(cfg.debug, DEBUG_NONE);
+    assert_false(cfg.nested);
     assert_string_equal(cfg.args, "");
 }
 
@@ -218,6 +219,31 @@ static void unknown_debug_knob_is_rejected(void **state)
     expect_fail("elf debug", "unknown option 'debug'");
 }
 
+static void nested_is_0_or_1(void **state)
+{
+    (void)state;
+    expect_ok("elf nested=1");
+    assert_true(cfg.nested);
+    expect_ok("elf nested=0");
+    assert_false(cfg.nested);
+    expect_ok("mb2 nested=1 nested=0");
+    assert_false(cfg.nested);
+    expect_ok("elf mem=64M nested=1 priv -- nested=0");
+    assert_true(cfg.nested);
+    assert_true(cfg.priv);
+    assert_string_equal(cfg.args, "nested=0");
+}
+
+static void nested_other_values_are_rejected(void **state)
+{
+    (void)state;
+    expect_fail("elf nested=2", "nested=2: want 0 or 1");
+    expect_fail("elf nested=yes", "want 0 or 1");
+    expect_fail("elf nested=", "nested=: want 0 or 1");
+    expect_fail("elf nested=11", "want 0 or 1");
+    expect_fail("elf nested", "unknown option 'nested'");
+}
+
 static void unknown_option_is_rejected_by_name(void **state)
 {
     (void)state;
@@ -321,6 +347,8 @@ int main(void)
         cmocka_unit_test(args_up_to_511_bytes_are_accepted),
         cmocka_unit_test(args_of_512_bytes_are_rejected),
         cmocka_unit_test(long_unknown_option_message_is_truncated),
+        cmocka_unit_test(nested_is_0_or_1),
+        cmocka_unit_test(nested_other_values_are_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

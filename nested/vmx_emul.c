@@ -1,0 +1,518 @@
+/* The VMX instructions of an L1 hypervisor, emulated per the SDM (Vol. 3,
+ * chapter 31 "VMX Instruction Reference"; 25.11 for the VMCS, 27.1 for the
+ * checks VMLAUNCH/VMRESUME make before anything else).
+ *
+ * Every handler follows the SDM's pseudocode in its order: #UD (no nested
+ * VMX for the domain, outside VMX operation, CR4.VMXE = 0 for VMXON,
+ * CR0.PE = 0, virtual-8086 or compatibility mode), #GP(0) at CPL > 0, then
+ * the instruction's own checks, ending in VMsucceed, VMfailInvalid or
+ * VMfailValid(n).  Memory operands are guest-linear: segmentation faults
+ * give #GP(0)/#SS(0), paging faults #PF(error code) with CR2. */
+#include "nested_internal.h"
+#include "vmx_operand.h"
+#include "console.h"
+#include "domain.h"
+#include "guest_walk.h"
+#include "vcpu.h"
+#include "vmcs.h"
+#include "vmx.h"
+#include "x86.h"
+
+#define RFLAGS_PF   BIT(2)
+#define RFLAGS_AF   BIT(4)
+#define RFLAGS_SF   BIT(7)
+#define RFLAGS_OF   BIT(11)
+#define VMX_RESULT_FLAGS (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
+
+/* VM-instruction error numbers (SDM 31.4) */
+enum {
+    VMXERR_VMCLEAR_BAD_ADDR = 2, VMXERR_VMCLEAR_VMXON_PTR = 3, VMXERR_VMLAUNCH_NOT_CLEAR = 4,
+    VMXERR_VMRESUME_NOT_LAUNCHED = 5, VMXERR_VMPTRLD_BAD_ADDR = 9, VMXERR_VMPTRLD_VMXON_PTR = 10,
+    VMXERR_VMPTRLD_BAD_REVISION = 11, VMXERR_VMXON_IN_ROOT = 15, VMXERR_ENTRY_MOV_SS = 26,
+    VMXERR_INVEPT_INVVPID = 28,
+};
+
+static struct vcpu_nested *nst(struct vcpu *v) { return &v->nested; }
+
+/* ---- results ------------------------------------------------------------ */
+
+static void set_result_flags(uint64_t flags)
+{
+    vmwrite(VMCS_GUEST_RFLAGS, (vmread(VMCS_GUEST_RFLAGS) & ~(uint64_t)VMX_RESULT_FLAGS) | flags);
+}
+
+static void vm_succeed(struct vcpu *v)
+{
+    set_result_flags(0);
+    vcpu_skip_instruction(v);
+}
+
+static void vm_fail_invalid(struct vcpu *v)
+{
+    set_result_flags(RFLAGS_CF);
+    vcpu_skip_instruction(v);
+}
+
+static void vm_fail_valid(struct vcpu *v, uint32_t err)
+{
+    vmcs12_set(nst(v)->vmcs12, VMCS_INSTR_ERROR, err);
+    set_result_flags(RFLAGS_ZF);
+    vcpu_skip_instruction(v);
+}
+
+/* The SDM's VMfail(n): VMfailValid(n) with a current VMCS, else VMfailInvalid. */
+static void vm_fail(struct vcpu *v, uint32_t err)
+{
+    if (nst(v)->have_current)
+        vm_fail_valid(v, err);
+    else
+        vm_fail_invalid(v);
+}
+
+/* ---- checks common to every VMX instruction ------------------------------- */
+
+static bool long_mode_64(void)
+{
+    return (vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA) && (vmread(VMCS_GUEST_CS_AR) & BIT(13));
+}
+
+/* The #UD and #GP(0) checks that precede everything else.  Returns true if
+ * the instruction may go on; otherwise the exception is queued. */
+static bool vmx_insn_allowed(struct vcpu *v, bool is_vmxon)
+{
+    if (!nested_enabled(v)) {
+        vcpu_inject_ud(v);      /* CPUID.1:ECX.VMX = 0 for this domain */
+        return false;
+    }
+    bool lma = vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA;
+    bool cs_l = vmread(VMCS_GUEST_CS_AR) & BIT(13);
+    if (!(vmcs_guest_cr0() & CR0_PE) || (vmread(VMCS_GUEST_RFLAGS) & RFLAGS_VM) || (lma && !cs_l) ||
+        (is_vmxon ? !(vmcs_guest_cr4() & CR4_VMXE) : !nst(v)->vmxon)) {
+        vcpu_inject_ud(v);
+        return false;
+    }
+    /* (When L2 runs, its VMX instructions will be reflected to L1 here.) */
+    if (vcpu_cpl() > 0) {
+        vcpu_inject_gp0(v);
+        return false;
+    }
+    return true;
+}
+
+/* ---- operands ------------------------------------------------------------- */
+
+static uint64_t gpr_get(struct vcpu *v, unsigned r)
+{
+    return r == R_SP ? vmread(VMCS_GUEST_RSP) : v->regs.gpr[r];
+}
+
+static void gpr_set(struct vcpu *v, unsigned r, uint64_t val)
+{
+    if (r == R_SP)
+        vmwrite(VMCS_GUEST_RSP, val);
+    else
+        v->regs.gpr[r] = val;
+}
+
+/* The register operand of the instruction-information field's reg2 (the
+ * VMREAD/VMWRITE encoding, the INVEPT/INVVPID type): 64 bits in 64-bit
+ * mode, else 32. */
+static uint64_t reg_operand(struct vcpu *v, unsigned r)
+{
+    uint64_t val = gpr_get(v, r);
+    return long_mode_64() ? val : (uint32_t)val;
+}
+
+static void current_walk_regs(struct walk_regs *r)
+{
+    r->cr0 = vmread(VMCS_GUEST_CR0);
+    r->cr3 = vmread(VMCS_GUEST_CR3);
+    r->cr4 = vmread(VMCS_GUEST_CR4);
+    r->efer = vmread(VMCS_GUEST_IA32_EFER);
+    for (unsigned i = 0; i < 4; i++)
+        r->pdpte[i] = vmread(VMCS_GUEST_PDPTE0 + 2 * i);
+}
+
+static bool read_gpa(void *ctx, uint64_t gpa, uint64_t *val, unsigned size)
+{
+    *val = 0;
+    return copy_from_gpa(ctx, val, gpa, size) == 0;
+}
+
+static void inject_pf(struct vcpu *v, uint64_t gla, uint32_t error)
+{
+    write_cr2(gla);
+    v->cr2 = gla;
+    vcpu_inject_exception(v, X86_EXC_PF, true, error);
+}
+
+/* Reads or writes the instruction's memory operand (size <= 16 bytes).
+ * Returns 0, or -1 after queuing the fault the CPU would raise (or
+ * killing the domain for an access outside its RAM, as an EPT violation
+ * would).  A write is all or nothing. */
+static int mem_operand(struct vcpu *v, const struct vmx_insn_info *ii, void *buf,
+                       unsigned size, bool write)
+{
+    uint64_t gpr[16], gla;
+    for (unsigned i = 0; i < 16; i++)
+        gpr[i] = gpr_get(v, i);
+    uint64_t ea = vmx_operand_ea(ii, vmread(VMCS_EXIT_QUALIFICATION), gpr);
+    struct vmx_seg seg = {
+        .base = vmread(VMCS_GUEST_ES_BASE + 2 * ii->seg),
+        .limit = (uint32_t)vmread(VMCS_GUEST_ES_LIMIT + 2 * ii->seg),
+        .ar = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2 * ii->seg),
+    };
+    int fault = vmx_operand_linear(ii, ea, size, write, long_mode_64(), &seg, &gla);
+    if (fault) {
+        vcpu_inject_exception(v, (unsigned)fault, true, 0);
+        return -1;
+    }
+
+    /* Translate each page the access touches before touching any. */
+    struct walk_regs wr;
+    current_walk_regs(&wr);
+    uint64_t gpa[2], len[2];
+    unsigned pages = 0;
+    for (uint64_t a = gla, left = size; left; pages++) {
+        uint64_t n = MIN(left, PAGE_SIZE - (a & (PAGE_SIZE - 1)));
+        enum walk_result r = guest_walk(&wr, a, write, read_gpa, v->dom, &gpa[pages]);
+        if (r == WALK_NOT_PRESENT || r == WALK_NOT_WRITABLE) {
+            inject_pf(v, a, (r == WALK_NOT_WRITABLE ? 1u : 0u) | (write ? 2u : 0u));
+            return -1;
+        }
+        if (r == WALK_NONCANONICAL) {
+            vcpu_inject_gp0(v);
+            return -1;
+        }
+        if (r != WALK_OK || gpa[pages] >= v->dom->mem_bytes ||
+            n > v->dom->mem_bytes - gpa[pages]) {
+            domain_crash(v->dom, "VMX instruction operand at linear %#lx: %s outside the domain's RAM",
+                         a, r == WALK_OK ? "guest-physical address" : "page table");
+            return -1;
+        }
+        len[pages] = n;
+        a += n;
+        left -= n;
+    }
+    uint8_t *p = buf;
+    for (unsigned i = 0; i < pages; i++) {
+        if (write)
+            copy_to_gpa(v->dom, gpa[i], p, len[i]);
+        else
+            copy_from_gpa(v->dom, p, gpa[i], len[i]);
+        p += len[i];
+    }
+    return 0;
+}
+
+static bool insn_info(struct vmx_insn_info *ii)
+{
+    vmx_insn_info_decode((uint32_t)vmread(VMCS_EXIT_INSTR_INFO), ii);
+    return true;
+}
+
+/* The 64-bit memory operand of VMXON, VMCLEAR, VMPTRLD (always 64 bits,
+ * in every mode). */
+static int read_ptr_operand(struct vcpu *v, uint64_t *ptr)
+{
+    struct vmx_insn_info ii;
+    insn_info(&ii);
+    return mem_operand(v, &ii, ptr, 8, false);
+}
+
+/* A VMXON region or VMCS the SDM would accept (aligned, within the
+ * physical-address width) that is also inside the domain's RAM. */
+static bool region_ok(struct vcpu *v, uint64_t pa)
+{
+    return nested_vmcs_addr_ok(nested_caps_get(), pa) && pa < v->dom->mem_bytes &&
+           v->dom->mem_bytes - pa >= PAGE_SIZE;
+}
+
+static uint32_t region_u32(struct vcpu *v, uint64_t pa, unsigned off)
+{
+    uint32_t val = 0;
+    copy_from_gpa(v->dom, &val, pa + off, sizeof(val));
+    return val;
+}
+
+/* ---- the current vmcs12 --------------------------------------------------- */
+
+/* Writes the cached vmcs12 back to L1 memory: the launch state and the
+ * fields (the revision identifier and VMX-abort indicator belong to
+ * software and are not rewritten). */
+static void vmcs12_writeback(struct vcpu *v)
+{
+    struct vcpu_nested *n = nst(v);
+    copy_to_gpa(v->dom, n->current_ptr + VMCS12_OFF_LAUNCH, n->vmcs12 + VMCS12_OFF_LAUNCH,
+                VMCS12_SIZE - VMCS12_OFF_LAUNCH);
+}
+
+static void vmcs12_load(struct vcpu *v, uint64_t pa)
+{
+    struct vcpu_nested *n = nst(v);
+    copy_from_gpa(v->dom, n->vmcs12, pa, VMCS12_SIZE);
+    n->current_ptr = pa;
+    n->have_current = true;
+}
+
+static unsigned fields(void)
+{
+    return nested_caps_get()->fields;
+}
+
+/* ---- the instructions ----------------------------------------------------- */
+
+void nested_vmxon(struct vcpu *v)
+{
+    struct vcpu_nested *n = nst(v);
+    if (!vmx_insn_allowed(v, true))
+        return;
+    if (n->vmxon) {
+        vm_fail(v, VMXERR_VMXON_IN_ROOT);
+        return;
+    }
+    /* #GP(0): CR0/CR4 not allowed in VMX operation, feature control not
+     * locked with VMX outside SMX enabled. */
+    const struct nested_caps *c = nested_caps_get();
+    uint64_t cr0 = vmcs_guest_cr0(), cr4 = vmcs_guest_cr4();
+    uint64_t f0 = nested_cap(c, MSR_VMX_CR0_FIXED0), f1 = nested_cap(c, MSR_VMX_CR0_FIXED1);
+    uint64_t g0 = nested_cap(c, MSR_VMX_CR4_FIXED0), g1 = nested_cap(c, MSR_VMX_CR4_FIXED1);
+    uint64_t need_fc = FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
+    if ((cr0 & f0) != f0 || (cr0 & ~f1) || (cr4 & g0) != g0 || (cr4 & ~g1) ||
+        (n->feature_control & need_fc) != need_fc) {
+        vcpu_inject_gp0(v);
+        return;
+    }
+    uint64_t ptr;
+    if (read_ptr_operand(v, &ptr))
+        return;
+    if (!region_ok(v, ptr)) {
+        vm_fail_invalid(v);
+        return;
+    }
+    uint32_t rev = region_u32(v, ptr, VMCS12_OFF_REVISION);
+    if (rev != VMCS12_REVISION) {           /* bit 31 set is refused too */
+        vm_fail_invalid(v);
+        return;
+    }
+    n->vmxon = true;
+    n->vmxon_ptr = ptr;
+    n->have_current = false;
+    nested_cr0_trap(v, true);
+    vm_succeed(v);
+}
+
+void nested_vmxoff(struct vcpu *v)
+{
+    struct vcpu_nested *n = nst(v);
+    if (!vmx_insn_allowed(v, false))
+        return;
+    /* No dual-monitor treatment of SMM: VMXOFF always succeeds. */
+    if (n->have_current)
+        vmcs12_writeback(v);
+    n->have_current = false;
+    n->vmxon = false;
+    nested_cr0_trap(v, false);
+    vm_succeed(v);
+}
+
+void nested_vmclear(struct vcpu *v)
+{
+    struct vcpu_nested *n = nst(v);
+    uint64_t ptr;
+    if (!vmx_insn_allowed(v, false) || read_ptr_operand(v, &ptr))
+        return;
+    if (!region_ok(v, ptr)) {
+        vm_fail(v, VMXERR_VMCLEAR_BAD_ADDR);
+        return;
+    }
+    if (ptr == n->vmxon_ptr) {
+        vm_fail(v, VMXERR_VMCLEAR_VMXON_PTR);
+        return;
+    }
+    if (n->have_current && ptr == n->current_ptr) {
+        vmcs12_set_header(n->vmcs12, VMCS12_OFF_LAUNCH, VMCS12_LAUNCH_CLEAR);
+        vmcs12_writeback(v);
+        n->have_current = false;
+    } else {
+        uint32_t clear = VMCS12_LAUNCH_CLEAR;
+        copy_to_gpa(v->dom, ptr + VMCS12_OFF_LAUNCH, &clear, sizeof(clear));
+    }
+    vm_succeed(v);
+}
+
+void nested_vmptrld(struct vcpu *v)
+{
+    struct vcpu_nested *n = nst(v);
+    uint64_t ptr;
+    if (!vmx_insn_allowed(v, false) || read_ptr_operand(v, &ptr))
+        return;
+    if (!region_ok(v, ptr)) {
+        vm_fail(v, VMXERR_VMPTRLD_BAD_ADDR);
+        return;
+    }
+    if (ptr == n->vmxon_ptr) {
+        vm_fail(v, VMXERR_VMPTRLD_VMXON_PTR);
+        return;
+    }
+    uint32_t rev = region_u32(v, ptr, VMCS12_OFF_REVISION);
+    bool shadow_ok = nested_allowed1(nested_caps_get(), MSR_VMX_PROCBASED2) & PROC2_VMCS_SHADOWING;
+    if ((rev & ~VMCS12_SHADOW_INDICATOR) != VMCS12_REVISION ||
+        ((rev & VMCS12_SHADOW_INDICATOR) && !shadow_ok)) {
+        vm_fail(v, VMXERR_VMPTRLD_BAD_REVISION);
+        return;
+    }
+    if (n->have_current)
+        vmcs12_writeback(v);
+    vmcs12_load(v, ptr);
+    vm_succeed(v);
+}
+
+void nested_vmptrst(struct vcpu *v)
+{
+    struct vcpu_nested *n = nst(v);
+    struct vmx_insn_info ii;
+    if (!vmx_insn_allowed(v, false))
+        return;
+    insn_info(&ii);
+    uint64_t ptr = n->have_current ? n->current_ptr : ~0ull;
+    if (mem_operand(v, &ii, &ptr, 8, true))
+        return;
+    vm_succeed(v);
+}
+
+void nested_vmread(struct vcpu *v)
+{
+    struct vcpu_nested *n = nst(v);
+    struct vmx_insn_info ii;
+    if (!vmx_insn_allowed(v, false))
+        return;
+    if (!n->have_current) {
+        vm_fail_invalid(v);
+        return;
+    }
+    insn_info(&ii);
+    uint64_t val;
+    if (vmcs12_read(n->vmcs12, reg_operand(v, ii.reg2), fields(), &val)) {
+        vm_fail_valid(v, VMXERR_UNSUPPORTED_FIELD);
+        return;
+    }
+    bool l64 = long_mode_64();
+    if (!l64)
+        val = (uint32_t)val;
+    if (ii.is_reg)
+        gpr_set(v, ii.reg1, val);
+    else if (mem_operand(v, &ii, &val, l64 ? 8 : 4, true))
+        return;
+    vm_succeed(v);
+}
+
+void nested_vmwrite(struct vcpu *v)
+{
+    struct vcpu_nested *n = nst(v);
+    struct vmx_insn_info ii;
+    if (!vmx_insn_allowed(v, false))
+        return;
+    if (!n->have_current) {
+        vm_fail_invalid(v);
+        return;
+    }
+    insn_info(&ii);
+    bool l64 = long_mode_64();
+    uint64_t val = 0;
+    if (ii.is_reg)
+        val = gpr_get(v, ii.reg1);
+    else if (mem_operand(v, &ii, &val, l64 ? 8 : 4, false))
+        return;
+    if (!l64)
+        val = (uint32_t)val;
+    int err = vmcs12_write(n->vmcs12, reg_operand(v, ii.reg2), fields(), val,
+                           nested_caps_get()->vmwrite_any);
+    if (err) {
+        vm_fail_valid(v, (uint32_t)err);
+        return;
+    }
+    vm_succeed(v);
+}
+
+/* VMLAUNCH and VMRESUME: the checks of SDM 27.1 that precede the checks of
+ * the VMCS itself. */
+static void vm_entry(struct vcpu *v, bool launch)
+{
+    struct vcpu_nested *n = nst(v);
+    if (!vmx_insn_allowed(v, false))
+        return;
+    if (!n->have_current ||
+        (vmcs12_header(n->vmcs12, VMCS12_OFF_REVISION) & VMCS12_SHADOW_INDICATOR)) {
+        vm_fail_invalid(v);     /* no current VMCS, or a shadow VMCS */
+        return;
+    }
+    if (vmread(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_MOV_SS) {
+        vm_fail_valid(v, VMXERR_ENTRY_MOV_SS);
+        return;
+    }
+    uint32_t state = vmcs12_header(n->vmcs12, VMCS12_OFF_LAUNCH);
+    if (launch && state != VMCS12_LAUNCH_CLEAR) {
+        vm_fail_valid(v, VMXERR_VMLAUNCH_NOT_CLEAR);
+        return;
+    }
+    if (!launch && state != VMCS12_LAUNCH_LAUNCHED) {
+        vm_fail_valid(v, VMXERR_VMRESUME_NOT_LAUNCHED);
+        return;
+    }
+    domain_crash(v->dom, "nested VM entry (VMLAUNCH/VMRESUME) is not implemented yet");
+}
+
+void nested_vmlaunch(struct vcpu *v) { vm_entry(v, true); }
+void nested_vmresume(struct vcpu *v) { vm_entry(v, false); }
+
+void nested_invept(struct vcpu *v)
+{
+    struct vmx_insn_info ii;
+    if (!vmx_insn_allowed(v, false))
+        return;
+    insn_info(&ii);
+    const struct nested_caps *c = nested_caps_get();
+    uint64_t type = reg_operand(v, ii.reg2);
+    if (!nested_invept_type_ok(c, type)) {
+        vm_fail(v, VMXERR_INVEPT_INVVPID);
+        return;
+    }
+    uint64_t desc[2];
+    if (mem_operand(v, &ii, desc, sizeof(desc), false))
+        return;
+    if (type == INVEPT_SINGLE_CONTEXT && !nested_eptp_valid(c, desc[0])) {
+        vm_fail(v, VMXERR_INVEPT_INVVPID);
+        return;
+    }
+    /* Nothing is cached from EPT12 yet (no EPT02 exists): nothing to drop. */
+    vm_succeed(v);
+}
+
+void nested_invvpid(struct vcpu *v)
+{
+    struct vmx_insn_info ii;
+    if (!vmx_insn_allowed(v, false))
+        return;
+    insn_info(&ii);
+    uint64_t type = reg_operand(v, ii.reg2);
+    if (!nested_invvpid_type_ok(nested_caps_get(), type)) {
+        vm_fail(v, VMXERR_INVEPT_INVVPID);
+        return;
+    }
+    uint64_t desc[2];
+    if (mem_operand(v, &ii, desc, sizeof(desc), false))
+        return;
+    uint64_t vpid = desc[0] & 0xffff;
+    bool bad = (desc[0] >> 16) != 0;
+    if (type != INVVPID_ALL_CONTEXT && vpid == 0)
+        bad = true;             /* individual-address, single-context (2 kinds) */
+    if (type == 0 && !is_canonical48(desc[1]))
+        bad = true;
+    if (bad) {
+        vm_fail(v, VMXERR_INVEPT_INVVPID);
+        return;
+    }
+    /* L2 never ran: no translation is tagged with an L1 VPID yet. */
+    vm_succeed(v);
+}
