@@ -76,7 +76,8 @@ void nested_caps_compute(const struct nested_phys *p, struct nested_caps *c)
     m[IDX(MSR_VMX_EPT_VPID_CAP)] = ev;
 
     /* "Enable VM functions" without any function: VMFUNC in L2 always
-     * exits to L1 (SDM 26.5.6: a function not enabled causes a VM exit). */
+     * exits to L1 (SDM, VMX non-root operation, "VM Functions": a
+     * function that is not enabled causes a VM exit). */
     m[IDX(MSR_VMX_VMFUNC)] = 0;
 
     c->vmwrite_any = true;
