@@ -186,8 +186,10 @@ static int mem_operand(struct vcpu *v, const struct vmx_insn_info *ii, void *buf
         }
         if (r != WALK_OK || gpa[pages] >= v->dom->mem_bytes ||
             n > v->dom->mem_bytes - gpa[pages]) {
-            domain_crash(v->dom, "VMX instruction operand at linear %#lx: %s outside the domain's RAM",
-                         a, r == WALK_OK ? "guest-physical address" : "page table");
+            domain_crash(v->dom, "VMX instruction operand at linear %#lx: %s", a,
+                         r == WALK_OK ? "guest-physical address outside the domain's RAM" :
+                         r == WALK_BAD_GPA ? "page table outside the domain's RAM" :
+                         "paging mode not supported");
             return -1;
         }
         len[pages] = n;
@@ -205,10 +207,9 @@ static int mem_operand(struct vcpu *v, const struct vmx_insn_info *ii, void *buf
     return 0;
 }
 
-static bool insn_info(struct vmx_insn_info *ii)
+static void insn_info(struct vmx_insn_info *ii)
 {
     vmx_insn_info_decode((uint32_t)vmread(VMCS_EXIT_INSTR_INFO), ii);
-    return true;
 }
 
 /* The 64-bit memory operand of VMXON, VMCLEAR, VMPTRLD (always 64 bits,

@@ -62,6 +62,17 @@ def test_nested_vm_entry_kills_only_that_domain(nestor):
     hv_line(run, "poweroff: status=1")
 
 
+def test_operand_outside_ram_ends_only_that_domain(nestor):
+    # L1's page tables map a VMPTRST operand to guest-physical memory past
+    # its RAM: the hv writes nothing there and ends the domain, as for any
+    # access outside RAM.  The other domain is unaffected.
+    run = nestor(["vmx_insn:nested=1,name=outside,args=outside", "hello"])
+    assert run.status == 1, run
+    killed(run, "outside", "VMX instruction operand", "guest-physical address outside the domain's RAM")
+    assert not [l for l in run.domain_output("outside") if l.startswith("FAIL")], run
+    guest_passed(run, "hello")
+
+
 def test_nested_option_is_checked(nestor):
     run = nestor(["hello:nested=2", "hello:name=h2"])
     assert run.status == 1, run

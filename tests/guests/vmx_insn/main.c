@@ -12,7 +12,8 @@
  * for now).
  *
  * Arguments: nested=1 (default) expects VT-x; nested=0 expects none and
- * checks that every VMX instruction raises #UD.
+ * checks that every VMX instruction raises #UD; `outside` makes a VMX
+ * operand map guest-physical memory outside RAM, which ends the domain.
  */
 #include "rt.h"
 #include "vmx_rt.h"
@@ -760,6 +761,25 @@ static void test_vmxoff(void)
     CHECK(vx_ok(r), "final VMXOFF (%s)", R(r));
 }
 
+/* With the argument `outside`: a VMX operand whose page maps guest-physical
+ * memory beyond the domain's RAM.  The hv must not touch it: the domain is
+ * ended, as for any access outside its RAM. */
+static void test_operand_outside_ram(void)
+{
+    init_region(vmxon_region, rev);
+    write_cr4_safe(read_cr4() | CR4_VMXE);
+    wrmsr_safe(0x3a, 5);
+    map_fault_pages();
+    struct vres r = with_ptr(vx_vmxon, pa(vmxon_region));
+    CHECK(vx_ok(r), "VMXON (%s)", R(r));
+    pf_pd[1] = ((rt_boot.mem_bytes + 0x1fffff) & ~0x1ffffful) | 0x83;   /* 2 MiB past RAM, writable */
+    __asm__ volatile("invlpg (%0)" :: "r"(NP_VA) : "memory");
+    rt_printf("VMPTRST to guest-physical %#lx (outside RAM): the domain should be killed\n",
+              (rt_boot.mem_bytes + 0x1fffff) & ~0x1ffffful);
+    r = vx_vmptrst(NP_VA);
+    CHECK(false, "still running after VMPTRST outside RAM (%s)", R(r));
+}
+
 void test_main(void)
 {
     uint32_t r[4];
@@ -773,6 +793,10 @@ void test_main(void)
         return;
     }
     test_caps();
+    if (rt_arg_flag("outside")) {
+        test_operand_outside_ram();
+        return;
+    }
     test_before_vmxon();
     test_vmxon();
     test_no_current_vmcs();
