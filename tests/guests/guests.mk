@@ -7,7 +7,7 @@ GUEST_OUT   := $(BUILD)/guests
 GUEST_NAMES := $(filter-out rt,$(notdir $(patsubst %/,%,$(dir $(wildcard $(GUEST_DIR)/*/main.c)))))
 MB_GUESTS   := hello
 GUEST_CFLAGS := $(FREESTANDING_CFLAGS) -I$(GUEST_DIR)/rt
-RT_SRCS     := $(GUEST_DIR)/rt/rt.c $(GUEST_DIR)/rt/entry.S $(GUEST_DIR)/rt/traps.S \
+RT_SRCS     := $(GUEST_DIR)/rt/rt.c $(GUEST_DIR)/rt/fuzz.c $(GUEST_DIR)/rt/entry.S $(GUEST_DIR)/rt/traps.S \
                hv/printf.c hv/lib.c hv/parse.c
 RT_OBJS     := $(patsubst %,$(GUEST_OUT)/rt/%.o,$(notdir $(RT_SRCS)))
 RT_MB_OBJ   := $(GUEST_OUT)/rt/mbentry.S.o

@@ -58,6 +58,12 @@ extern volatile uint64_t rt_fault_error;
 #define RT_EXTABLE(from, to) \
     ".pushsection .ex_table, \"a\"\n\t.balign 8\n\t.quad " #from ", " #to "\n\t.popsection\n\t"
 
+/* Fuzzing helpers (rt/fuzz.c). */
+void rt_srand(uint64_t seed);
+uint64_t rt_rand(void);
+/* Own page tables: code read-only, low 64 KiB absent (see fuzz.c). */
+void rt_protect_self(void);
+
 /* Interrupt handlers for vectors 32-255 (called with interrupts off). */
 void rt_set_irq_handler(unsigned vector, void (*fn)(unsigned vector));
 static inline void rt_sti(void) { __asm__ volatile("sti" ::: "memory"); }

@@ -27,40 +27,11 @@
 #define OWN_PAGES   (OWN_BYTES >> 12)
 #define UNPROT      NESTOR_SPP_UNPROTECTED
 
-static uint64_t state;
-static uint64_t rnd(void)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-}
+
+extern char rt_image_start[], rt_image_end[];
 
 static uint64_t ram_pages(void) { return rt_boot.mem_bytes >> 12; }
 
-/* ---- own page tables ---------------------------------------------------------- */
-extern char rt_image_start[], rt_ro_end[], rt_image_end[];
-static uint64_t pml4[512] __attribute__((aligned(4096)));
-static uint64_t pdpt[512] __attribute__((aligned(4096)));
-static uint64_t pd[4][512] __attribute__((aligned(4096)));
-static uint64_t pt0[512] __attribute__((aligned(4096)));
-
-static void protect_self(void)
-{
-    uint64_t ro_lo = (uint64_t)(uintptr_t)rt_image_start, ro_hi = (uint64_t)(uintptr_t)rt_ro_end;
-    pml4[0] = (uint64_t)(uintptr_t)pdpt | 3;
-    for (unsigned i = 0; i < 4; i++) {
-        pdpt[i] = (uint64_t)(uintptr_t)pd[i] | 3;
-        for (unsigned j = 0; j < 512; j++)
-            pd[i][j] = ((uint64_t)(i * 512 + j) << 21) | 0x83;
-    }
-    pd[0][0] = (uint64_t)(uintptr_t)pt0 | 3;
-    for (uint64_t p = 0; p < 512; p++) {
-        uint64_t a = p << 12;
-        pt0[p] = a < 0x10000 ? 0 : (a >= ro_lo && a < ro_hi) ? a | 1 : a | 3;
-    }
-    __asm__ volatile("mov %0, %%cr3" :: "r"(pml4) : "memory");
-}
 
 /* ---- the call: fuzzed op, then the safety sweep, no store in between ------------- */
 static const struct nestor_spp_range sweep = { 0, OWN_PAGES, UNPROT, 0 };
@@ -92,29 +63,29 @@ static uint64_t safe_word(uint64_t w)
 }
 
 static uint64_t zone_lo(void) { return OWN_PAGES; }
-static uint64_t rnd_zone_gfn(void) { return zone_lo() + rnd() % (ram_pages() - zone_lo()); }
+static uint64_t rnd_zone_gfn(void) { return zone_lo() + rt_rand() % (ram_pages() - zone_lo()); }
 
 static uint64_t rnd_gfn(void)
 {
-    switch (rnd() % 12) {
-    case 0: return ram_pages() - 1 - rnd() % 4;             /* last pages of RAM */
-    case 1: return ram_pages() + rnd() % 4;                  /* just beyond */
-    case 2: return rnd();                                    /* anything */
-    case 3: return ~0ull - rnd() % 4;
-    case 4: return (1ull << 36) + rnd() % 8;                 /* GPA bit 48 */
-    case 5: return 0xfee00 + rnd() % 0x200;                  /* APIC/IOAPIC MMIO range */
-    case 6: return rnd() % OWN_PAGES;                        /* our own pages: unprotect only */
+    switch (rt_rand() % 12) {
+    case 0: return ram_pages() - 1 - rt_rand() % 4;             /* last pages of RAM */
+    case 1: return ram_pages() + rt_rand() % 4;                  /* just beyond */
+    case 2: return rt_rand();                                    /* anything */
+    case 3: return ~0ull - rt_rand() % 4;
+    case 4: return (1ull << 36) + rt_rand() % 8;                 /* GPA bit 48 */
+    case 5: return 0xfee00 + rt_rand() % 0x200;                  /* APIC/IOAPIC MMIO range */
+    case 6: return rt_rand() % OWN_PAGES;                        /* our own pages: unprotect only */
     default: return rnd_zone_gfn();
     }
 }
 
 static uint32_t rnd_vec(void)
 {
-    switch (rnd() % 6) {
+    switch (rt_rand() % 6) {
     case 0: return UNPROT;
     case 1: return 0;
-    case 2: return 1u << (rnd() % 32);
-    default: return (uint32_t)rnd();
+    case 2: return 1u << (rt_rand() % 32);
+    default: return (uint32_t)rt_rand();
     }
 }
 
@@ -128,15 +99,15 @@ static uint32_t fix_vec(uint64_t gfn, uint32_t vec)
 /* Pointers for the hv to read (and maybe write) a structure at. */
 static uint64_t rnd_ptr(unsigned room, bool may_be_code)
 {
-    switch (rnd() % 14) {
-    case 0: return 0x7f0000000000ull + (rnd() & 0xffffff);             /* unmapped */
-    case 1: return 0x8000000000000000ull | rnd();                        /* non-canonical */
-    case 2: return rt_boot.mem_bytes + (rnd() % 64) * 8;                 /* beyond RAM */
-    case 3: return rt_boot.mem_bytes - 8 * (1 + rnd() % 4);              /* straddling the end */
-    case 4: return rnd() % 0x10000;                                      /* not present */
-    case 5: return may_be_code ? (uint64_t)(uintptr_t)rt_image_start + (rnd() % 0x1000) : rnd() % 16;
-    case 6: return ~0ull - rnd() % 64;
-    default: return SCRATCH + ((rnd() % (sizeof(scratch) - room)) & ~7ull);
+    switch (rt_rand() % 14) {
+    case 0: return 0x7f0000000000ull + (rt_rand() & 0xffffff);             /* unmapped */
+    case 1: return 0x8000000000000000ull | rt_rand();                        /* non-canonical */
+    case 2: return rt_boot.mem_bytes + (rt_rand() % 64) * 8;                 /* beyond RAM */
+    case 3: return rt_boot.mem_bytes - 8 * (1 + rt_rand() % 4);              /* straddling the end */
+    case 4: return rt_rand() % 0x10000;                                      /* not present */
+    case 5: return may_be_code ? (uint64_t)(uintptr_t)rt_image_start + (rt_rand() % 0x1000) : rt_rand() % 16;
+    case 6: return ~0ull - rt_rand() % 64;
+    default: return SCRATCH + ((rt_rand() % (sizeof(scratch) - room)) & ~7ull);
     }
 }
 
@@ -145,14 +116,14 @@ static void randomize_scratch(void)
     uint64_t *w = (uint64_t *)scratch;
     for (unsigned i = 0; i < 64; i++) {
         uint64_t v;
-        switch (rnd() % 6) {
-        case 0: v = rnd() % 16; break;
+        switch (rt_rand() % 6) {
+        case 0: v = rt_rand() % 16; break;
         case 1: v = rnd_gfn(); break;
-        case 2: v = rnd_vec() | ((rnd() % 4 == 0) ? rnd() << 32 : 0); break;
+        case 2: v = rnd_vec() | ((rt_rand() % 4 == 0) ? rt_rand() << 32 : 0); break;
         case 3: v = rnd_ptr(64, false); break;
-        default: v = rnd(); break;
+        default: v = rt_rand(); break;
         }
-        w[rnd() % (sizeof(scratch) / 8)] = safe_word(v);
+        w[rt_rand() % (sizeof(scratch) / 8)] = safe_word(v);
     }
 }
 
@@ -160,33 +131,33 @@ static void randomize_scratch(void)
 static uint64_t build(unsigned cmd)
 {
     /* Headers at the start of scratch, entries and records behind them. */
-    uint8_t *hdr = scratch + (rnd() % 4) * 64;
+    uint8_t *hdr = scratch + (rt_rand() % 4) * 64;
     struct nestor_spp_entry *ent = (void *)(scratch + 4096);
     switch (cmd) {
     case NESTOR_OP_spp_set: {
         struct nestor_spp_set *s = (void *)hdr;
-        uint32_t nr = (uint32_t)(rnd() % 8 == 0 ? rnd() % 1024 : rnd() % 8 == 0 ? rnd() : rnd() % 64);
+        uint32_t nr = (uint32_t)(rt_rand() % 8 == 0 ? rt_rand() % 1024 : rt_rand() % 8 == 0 ? rt_rand() : rt_rand() % 64);
         uint32_t fill = nr < 192 ? nr : 192;                 /* 3 pages of entries */
         for (uint32_t i = 0; i < fill; i++) {
-            uint64_t g = (i && rnd() % 8 == 0) ? ent[rnd() % i].gfn : rnd() % 4 ? rnd_zone_gfn() : rnd_gfn();
-            ent[i] = (struct nestor_spp_entry){ g, fix_vec(g, rnd_vec()), rnd() % 64 == 0 ? (uint32_t)rnd() : 0 };
+            uint64_t g = (i && rt_rand() % 8 == 0) ? ent[rt_rand() % i].gfn : rt_rand() % 4 ? rnd_zone_gfn() : rnd_gfn();
+            ent[i] = (struct nestor_spp_entry){ g, fix_vec(g, rnd_vec()), rt_rand() % 64 == 0 ? (uint32_t)rt_rand() : 0 };
         }
         s->nr = nr;
-        s->pad = rnd() % 32 == 0 ? (uint32_t)rnd() : 0;
-        s->entries = rnd() % 6 ? (uint64_t)(uintptr_t)ent + (rnd() % 8 == 0 ? (rnd() % 16) * 8 : 0)
+        s->pad = rt_rand() % 32 == 0 ? (uint32_t)rt_rand() : 0;
+        s->entries = rt_rand() % 6 ? (uint64_t)(uintptr_t)ent + (rt_rand() % 8 == 0 ? (rt_rand() % 16) * 8 : 0)
                                : rnd_ptr(16, true);
         break;
     }
     case NESTOR_OP_spp_set_range: {
         struct nestor_spp_range *r = (void *)hdr;
-        uint64_t g = rnd() % 4 ? rnd_zone_gfn() : rnd_gfn();
+        uint64_t g = rt_rand() % 4 ? rnd_zone_gfn() : rnd_gfn();
         uint64_t n;
-        switch (rnd() % 8) {
+        switch (rt_rand() % 8) {
         case 0: n = 0; break;
-        case 1: n = rnd(); break;
-        case 2: n = ram_pages() - (g < ram_pages() ? g : 0) + rnd() % 3 - 1; break;
-        case 3: n = 512 + rnd() % 4096; break;
-        default: n = 1 + rnd() % 64; break;
+        case 1: n = rt_rand(); break;
+        case 2: n = ram_pages() - (g < ram_pages() ? g : 0) + rt_rand() % 3 - 1; break;
+        case 3: n = 512 + rt_rand() % 4096; break;
+        default: n = 1 + rt_rand() % 64; break;
         }
         uint32_t v = rnd_vec();
         if (g < OWN_PAGES || (g + n > g && g + n < OWN_PAGES))
@@ -194,25 +165,25 @@ static uint64_t build(unsigned cmd)
         r->gfn = g;
         r->nr_pages = n;
         r->vector = v;
-        r->pad = rnd() % 32 == 0 ? (uint32_t)rnd() : 0;
+        r->pad = rt_rand() % 32 == 0 ? (uint32_t)rt_rand() : 0;
         break;
     }
     case NESTOR_OP_spp_get: {
         struct nestor_spp_get *g = (void *)hdr;
-        g->gfn = rnd() % 4 ? rnd_zone_gfn() : rnd_gfn();
-        g->vector = (uint32_t)rnd();
-        g->pad = rnd() % 32 == 0 ? (uint32_t)rnd() : 0;
+        g->gfn = rt_rand() % 4 ? rnd_zone_gfn() : rnd_gfn();
+        g->vector = (uint32_t)rt_rand();
+        g->pad = rt_rand() % 32 == 0 ? (uint32_t)rt_rand() : 0;
         break;
     }
     case NESTOR_OP_spp_get_violations: {
         struct nestor_spp_violations *q = (void *)hdr;
-        q->max = (uint32_t)(rnd() % 4 ? rnd() % 80 : rnd());
-        q->count = (uint32_t)rnd();
-        q->total = rnd();
-        q->flags = rnd() % 8 ? (uint32_t)(rnd() % 2) : (uint32_t)rnd();
-        q->pad = rnd() % 32 == 0 ? (uint32_t)rnd() : 0;
+        q->max = (uint32_t)(rt_rand() % 4 ? rt_rand() % 80 : rt_rand());
+        q->count = (uint32_t)rt_rand();
+        q->total = rt_rand();
+        q->flags = rt_rand() % 8 ? (uint32_t)(rt_rand() % 2) : (uint32_t)rt_rand();
+        q->pad = rt_rand() % 32 == 0 ? (uint32_t)rt_rand() : 0;
         /* Room for NESTOR_SPP_RING records, or somewhere that is not ours. */
-        q->buf = rnd() % 3 ? SCRATCH + 8192 + (rnd() % 64) * 8 : safe_word(rnd_ptr(0, false));
+        q->buf = rt_rand() % 3 ? SCRATCH + 8192 + (rt_rand() % 64) * 8 : safe_word(rnd_ptr(0, false));
         if (q->buf >= SCRATCH && q->buf < SCRATCH + sizeof(scratch) &&
             q->buf + NESTOR_SPP_RING * sizeof(struct nestor_spp_violation) > SCRATCH + sizeof(scratch))
             q->buf = SCRATCH + 8192;
@@ -254,7 +225,7 @@ static bool allowed_errno(long r)
 void test_main(void)
 {
     uint64_t iterations = rt_arg_u64("iterations", 25000);
-    state = rt_arg_u64("seed", 0x9e3779b97f4a7c15ull) | 1;
+    rt_srand(rt_arg_u64("seed", 0x9e3779b97f4a7c15ull));
     uint64_t ok = 0, errors = 0, odd = 0, sweep_bad = 0, stores = 0, stopped = 0, other_faults = 0;
     uint64_t oracle = 0, oracle_bad = 0, hist[128] = { 0 }, by_cmd[6] = { 0 };
 
@@ -263,17 +234,17 @@ void test_main(void)
           rt_boot.mem_bytes / MiB);
     struct nestor_spp_info in;
     bool have_spp = hypercall2(__HYPERVISOR_nestor_op, NESTOR_OP_spp_info, &in) == 0;
-    protect_self();
+    rt_protect_self();
     for (unsigned i = 0; i < sizeof(scratch) / 8; i++)
-        ((uint64_t *)scratch)[i] = safe_word(rnd());
+        ((uint64_t *)scratch)[i] = safe_word(rt_rand());
 
     for (uint64_t it = 0; it < iterations; it++) {
-        unsigned cmd = rnd() % 5 ? 0x200 + (unsigned)(rnd() % 5) :
-                       rnd() % 4 ? 0x200 + (unsigned)(rnd() % 0x100) : (unsigned)(0x1f0 + rnd() % 0x120);
-        if (rnd() % 8 == 0)
+        unsigned cmd = rt_rand() % 5 ? 0x200 + (unsigned)(rt_rand() % 5) :
+                       rt_rand() % 4 ? 0x200 + (unsigned)(rt_rand() % 0x100) : (unsigned)(0x1f0 + rt_rand() % 0x120);
+        if (rt_rand() % 8 == 0)
             randomize_scratch();
         uint64_t arg;
-        if (cmd >= 0x200 && cmd <= 0x204 && rnd() % 4)
+        if (cmd >= 0x200 && cmd <= 0x204 && rt_rand() % 4)
             arg = build(cmd);
         else if (cmd == NESTOR_OP_spp_get_violations || cmd == NESTOR_OP_spp_set)
             arg = safe_word(rnd_ptr(64, false));             /* they follow pointers */
@@ -310,8 +281,8 @@ void test_main(void)
         if (cmd == NESTOR_OP_spp_get && r == 0 && arg >= SCRATCH && arg < SCRATCH + sizeof(scratch)) {
             const struct nestor_spp_get *g = (const void *)(uintptr_t)arg;
             if (g->gfn >= zone_lo() && g->gfn < ram_pages()) {
-                unsigned sub = (unsigned)(rnd() % 32);
-                int f = zone_store((g->gfn << 12) + sub * 128 + (rnd() % 16) * 8, safe_word(rnd()));
+                unsigned sub = (unsigned)(rt_rand() % 32);
+                int f = zone_store((g->gfn << 12) + sub * 128 + (rt_rand() % 16) * 8, safe_word(rt_rand()));
                 bool allowed = (g->vector >> sub) & 1;
                 oracle++;
                 if (f != (allowed ? -1 : 13) && oracle_bad++ < 5)
@@ -320,8 +291,8 @@ void test_main(void)
             }
         }
         /* Random stores into the zone, some of which SPP stops. */
-        if (rnd() % 4 == 0) {
-            int f = zone_store((rnd_zone_gfn() << 12) + (rnd() % 512) * 8, safe_word(rnd()));
+        if (rt_rand() % 4 == 0) {
+            int f = zone_store((rnd_zone_gfn() << 12) + (rt_rand() % 512) * 8, safe_word(rt_rand()));
             stores++;
             stopped += f == 13;
             other_faults += f != -1 && f != 13;
