@@ -4,13 +4,13 @@
 #include "guest_walk.h"
 #include "vmx.h"
 
-static bool read_gpa(void *ctx, uint64_t gpa, uint64_t *val, unsigned size)
+bool guest_walk_read_gpa(void *ctx, uint64_t gpa, uint64_t *val, unsigned size)
 {
     *val = 0;
     return copy_from_gpa(ctx, val, gpa, size) == 0;
 }
 
-static void current_walk_regs(struct walk_regs *r)
+void guest_walk_regs_current(struct walk_regs *r)
 {
     r->cr0 = vmread(VMCS_GUEST_CR0);
     r->cr3 = vmread(VMCS_GUEST_CR3);
@@ -23,10 +23,10 @@ static void current_walk_regs(struct walk_regs *r)
 static int copy_guest(struct vcpu *v, uint64_t gla, uint8_t *buf, uint64_t len, bool to_guest)
 {
     struct walk_regs r;
-    current_walk_regs(&r);
+    guest_walk_regs_current(&r);
     while (len) {
         uint64_t gpa, n = MIN(len, PAGE_SIZE - (gla & (PAGE_SIZE - 1)));
-        if (guest_walk(&r, gla, to_guest, read_gpa, v->dom, &gpa) != WALK_OK)
+        if (guest_walk(&r, gla, to_guest, guest_walk_read_gpa, v->dom, &gpa) != WALK_OK)
             return -1;
         int rc = to_guest ? copy_to_gpa(v->dom, gpa, buf, n) : copy_from_gpa(v->dom, buf, gpa, n);
         if (rc)

@@ -12,6 +12,7 @@
 #include "vmx_operand.h"
 #include "console.h"
 #include "domain.h"
+#include "guest_mem.h"
 #include "guest_walk.h"
 #include "vcpu.h"
 #include "vmcs.h"
@@ -123,22 +124,6 @@ static uint64_t reg_operand(struct vcpu *v, unsigned r)
     return long_mode_64() ? val : (uint32_t)val;
 }
 
-static void current_walk_regs(struct walk_regs *r)
-{
-    r->cr0 = vmread(VMCS_GUEST_CR0);
-    r->cr3 = vmread(VMCS_GUEST_CR3);
-    r->cr4 = vmread(VMCS_GUEST_CR4);
-    r->efer = vmread(VMCS_GUEST_IA32_EFER);
-    for (unsigned i = 0; i < 4; i++)
-        r->pdpte[i] = vmread(VMCS_GUEST_PDPTE0 + 2 * i);
-}
-
-static bool read_gpa(void *ctx, uint64_t gpa, uint64_t *val, unsigned size)
-{
-    *val = 0;
-    return copy_from_gpa(ctx, val, gpa, size) == 0;
-}
-
 static void inject_pf(struct vcpu *v, uint64_t gla, uint32_t error)
 {
     write_cr2(gla);
@@ -170,12 +155,12 @@ static int mem_operand(struct vcpu *v, const struct vmx_insn_info *ii, void *buf
 
     /* Translate each page the access touches before touching any. */
     struct walk_regs wr;
-    current_walk_regs(&wr);
+    guest_walk_regs_current(&wr);
     uint64_t gpa[2], len[2];
     unsigned pages = 0;
     for (uint64_t a = gla, left = size; left; pages++) {
         uint64_t n = MIN(left, PAGE_SIZE - (a & (PAGE_SIZE - 1)));
-        enum walk_result r = guest_walk(&wr, a, write, read_gpa, v->dom, &gpa[pages]);
+        enum walk_result r = guest_walk(&wr, a, write, guest_walk_read_gpa, v->dom, &gpa[pages]);
         if (r == WALK_NOT_PRESENT || r == WALK_NOT_WRITABLE) {
             inject_pf(v, a, (r == WALK_NOT_WRITABLE ? 1u : 0u) | (write ? 2u : 0u));
             return -1;
