@@ -35,15 +35,7 @@ static uint64_t model[POOL][NR_SDM_FIELDS];
 static int current = -1;
 static unsigned err_idx;            /* sdm_fields index of the VM-instruction error */
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-static unsigned pick(unsigned n) { return (unsigned)(rnd() % n); }
+static unsigned pick(unsigned n) { return (unsigned)(rt_rand() % n); }
 
 static uint64_t pa(const void *p) { return (uint64_t)(uintptr_t)p; }
 
@@ -98,9 +90,9 @@ static void expect_ok(const char *what, struct vres r)
 static uint64_t random_encoding(void)
 {
     switch (pick(10)) {
-    case 0: return rnd();                                   /* anything, 64 bits */
-    case 1: return rnd() & 0xffff;
-    case 2: return rnd() & 0x7fff;
+    case 0: return rt_rand();                                   /* anything, 64 bits */
+    case 1: return rt_rand() & 0xffff;
+    case 2: return rt_rand() & 0x7fff;
     case 3: return (sdm_fields[pick(NR_SDM_FIELDS)].enc) | 1;   /* high access */
     default: return sdm_fields[pick(NR_SDM_FIELDS)].enc;
     }
@@ -109,9 +101,9 @@ static uint64_t random_encoding(void)
 static uint64_t random_value(void)
 {
     switch (pick(4)) {
-    case 0: return rnd() & 0xff;
+    case 0: return rt_rand() & 0xff;
     case 1: return ~0ull;
-    default: return rnd();
+    default: return rt_rand();
     }
 }
 
@@ -132,9 +124,9 @@ static uint64_t random_vmcs_addr(int *kind)
     case 14: return pa(pool[pick(POOL)]) + 1 + pick(PAGE - 1);         /* unaligned */
     case 15: return (rt_boot.mem_bytes + pick(64) * PAGE);              /* beyond RAM */
     case 16: return (1ull << maxphy) | (pick(1024) * PAGE);             /* beyond width */
-    case 17: return rnd() & ~0xfffull & ~(1ull << 63) & (rnd() | (1ull << 62));
+    case 17: return rt_rand() & ~0xfffull & ~(1ull << 63) & (rt_rand() | (1ull << 62));
     case 18: *kind = -2; return pa(vmxon_region);
-    default: return rnd();
+    default: return rt_rand();
     }
 }
 
@@ -271,9 +263,9 @@ static void op_vmptrst(void)
 
 static void op_invept(void)
 {
-    uint64_t type = pick(4) == 0 ? rnd() : pick(4);
-    desc[0] = pick(2) ? (rnd() & 0xfffff000ull) | (pick(2) ? 0x1e : 0x5e) : rnd();
-    desc[1] = rnd();
+    uint64_t type = pick(4) == 0 ? rt_rand() : pick(4);
+    desc[0] = pick(2) ? (rt_rand() & 0xfffff000ull) | (pick(2) ? 0x1e : 0x5e) : rt_rand();
+    desc[1] = rt_rand();
     struct vres r = vx_invept(type, desc);
     uint32_t ev = (uint32_t)caps.ept_vpid;
     bool type_ok = (ev & (1u << 20)) && ((type == 1 && (ev & (1u << 25))) || (type == 2 && (ev & (1u << 26))));
@@ -285,9 +277,9 @@ static void op_invept(void)
 
 static void op_invvpid(void)
 {
-    uint64_t type = pick(4) == 0 ? rnd() : pick(5);
-    desc[0] = pick(3) ? pick(4) : rnd();
-    desc[1] = pick(2) ? (rnd() & 0x00007ffffffff000ull) : rnd();
+    uint64_t type = pick(4) == 0 ? rt_rand() : pick(5);
+    desc[0] = pick(3) ? pick(4) : rt_rand();
+    desc[1] = pick(2) ? (rt_rand() & 0x00007ffffffff000ull) : rt_rand();
     struct vres r = vx_invvpid(type, desc);
     bool ok = (caps.ept_vpid & (1ull << 32)) && type <= 3 && (caps.ept_vpid & (1ull << (40 + type)));
     uint64_t vpid = desc[0] & 0xffff;
@@ -349,7 +341,7 @@ void test_main(void)
         return;
     read_caps();
     unsigned iters = (unsigned)rt_arg_u64("iterations", 12000);
-    rng ^= rt_arg_u64("seed", 1) * 0x2545f4914f6cdd1dull;
+    rt_srand(0x9e3779b97f4a7c15ull ^ (rt_arg_u64("seed", 1) * 0x2545f4914f6cdd1dull));
     rt_printf("vmxfuzz: %u iterations, seed %lu, revision %#x, width %u\n", iters,
               rt_arg_u64("seed", 1), rev, maxphy);
 
