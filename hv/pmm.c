@@ -105,8 +105,3 @@ uint64_t pmm_free_bytes(void)
 {
     return nr_free * PAGE_SIZE;
 }
-
-bool pmm_is_ram(uint64_t pa)
-{
-    return pa < PMM_MAX_PHYS && test(ram, pa / PAGE_SIZE);
-}

@@ -17,9 +17,6 @@ void pmm_free(uint64_t pa, uint64_t count);
 /* Marks [pa, pa+len) free/reserved (used when boot modules are consumed). */
 void pmm_release_range(uint64_t pa, uint64_t len);
 uint64_t pmm_free_bytes(void);
-/* True if every frame of [pa, pa+len) is hv-owned (image, boot data or
- * hv allocations are not distinguished: callers check domain ownership). */
-bool pmm_is_ram(uint64_t pa);
 
 /* The hv runs identity-mapped: physical == virtual below 4 GiB. */
 static inline void *phys_to_virt(uint64_t pa) { return (void *)(uintptr_t)pa; }

@@ -44,11 +44,6 @@ void sched_remove(struct vcpu *v)
         current = NULL;     /* its VMCS is about to be cleared */
 }
 
-struct vcpu *sched_current(void)
-{
-    return current;
-}
-
 static bool runnable(const struct vcpu *v)
 {
     return v->state == VCPU_RUNNABLE && v->dom->pause_count == 0 &&
@@ -58,7 +53,6 @@ static bool runnable(const struct vcpu *v)
 void sched_yield(struct vcpu *v) { new_slice = true; (void)v; }
 void sched_block(struct vcpu *v) { v->state = VCPU_BLOCKED; }
 void sched_wake(struct vcpu *v) { if (v->state == VCPU_BLOCKED) v->state = VCPU_RUNNABLE; }
-void sched_kick(void) { }
 
 /* Ends the run: every domain has ended. */
 static __attribute__((noreturn)) void all_ended(void)

@@ -14,10 +14,6 @@ void sched_yield(struct vcpu *v);
 /* Blocks v until it is woken (or found to be stuck). */
 void sched_block(struct vcpu *v);
 void sched_wake(struct vcpu *v);
-/* Re-evaluates runnability after a pause count change. */
-void sched_kick(void);
-/* The vCPU whose VMCS is current, or NULL. */
-struct vcpu *sched_current(void);
 /* Makes another vCPU's VMCS current for a moment (to read or change it
  * from a hypercall of some other domain), then restores the current one. */
 void vmcs_borrow(struct vcpu *v);
