@@ -18,6 +18,8 @@ void pml_rearm_page(struct domain *d, uint64_t pfn);
 int pml_split_all(struct domain *d);
 void pml_merge_all(struct domain *d);
 void track_domain_destroy(struct domain *d);
+/* INVEPT if dirty flags were cleared since the last one. */
+void pml_flush_rearmed(struct domain *d);
 /* Drains v (VMCS current) and flushes the EPT if entries were re-armed. */
 void pml_drain_vcpu_current(struct vcpu *v);
 void pml_drain_domain(struct domain *d);

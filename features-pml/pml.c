@@ -20,16 +20,15 @@ static void drain_current(struct vcpu *v)
         pml_log(v, log[i]);
     if (first != PML_ENTRIES)
         vmwrite(VMCS_GUEST_PML_INDEX, PML_ENTRIES - 1);
-    if (v->dom->logdirty.need_flush) {
-        v->dom->logdirty.need_flush = false;
-        domain_ept_flush(v->dom);
-    }
+    pml_flush_rearmed(v->dom);
 }
 
-void pml_drain_vcpu_current(struct vcpu *v)
+void pml_flush_rearmed(struct domain *d)
 {
-    if (v->pml.buf_pa && v->pml.gen == v->dom->logdirty.gen && pml_wanted(v->dom))
-        drain_current(v);
+    if (d->logdirty.need_flush) {
+        d->logdirty.need_flush = false;
+        domain_ept_flush(d);
+    }
 }
 
 bool pml_wanted(const struct domain *d)
@@ -67,10 +66,15 @@ void pml_vcpu_sync(struct vcpu *v)
     v->pml.gen = ld->gen;
 }
 
-void pml_vcpu_switch_out(struct vcpu *v)
+void pml_drain_vcpu_current(struct vcpu *v)
 {
     if (pml_active(v))
         drain_current(v);
+}
+
+void pml_vcpu_switch_out(struct vcpu *v)
+{
+    pml_drain_vcpu_current(v);
 }
 
 void pml_drain_domain(struct domain *d)

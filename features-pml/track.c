@@ -95,14 +95,6 @@ static void close_window(struct vcpu *v)
     v->pml.window_overflow = false;
 }
 
-static void flush_if_needed(struct domain *d)
-{
-    if (d->logdirty.need_flush) {
-        d->logdirty.need_flush = false;
-        domain_ept_flush(d);
-    }
-}
-
 static bool ring_ok(struct domain *d, uint64_t gpa, uint32_t pages)
 {
     if ((gpa & (PAGE_SIZE - 1)) || pages == 0 || pages > NESTOR_TRACK_MAX_PAGES ||
@@ -187,7 +179,7 @@ static void disable_on(struct vcpu *v)
     if (v->pml.ctx >= 0)
         close_window(v);
     v->pml.ctx = -1;
-    flush_if_needed(v->dom);
+    pml_flush_rearmed(v->dom);
 }
 
 static long do_unregister(struct vcpu *v, uint64_t id)
@@ -224,7 +216,7 @@ static long do_flush(struct vcpu *v)
     struct track_ctx *c = v->pml.ctx >= 0 ? ctx_of(v->dom, (uint64_t)v->pml.ctx) : NULL;
     uint64_t before = c ? c->producer : 0;
     pml_drain_vcpu_current(v);
-    flush_if_needed(v->dom);
+    pml_flush_rearmed(v->dom);
     return c ? (long)(c->producer - before) : 0;
 }
 
@@ -252,7 +244,7 @@ static long do_clear(struct vcpu *v, uint64_t gla)
         for (unsigned i = 0; i < cl.nr; i++)
             pml_rearm_page(d, gfns[i]);
     }
-    flush_if_needed(d);
+    pml_flush_rearmed(d);
     return 0;
 }
 
