@@ -302,20 +302,31 @@ void nested_vmxoff(struct vcpu *v)
     vm_succeed(v);
 }
 
+/* The checks VMCLEAR and VMPTRLD share (SDM 31.3): the instruction may run,
+ * its operand reads, and the pointer is a valid VMCS address that is not
+ * the VMXON region; each failure with the instruction's own error number.
+ * Returns false when the instruction has ended. */
+static bool vmcs_ptr_operand(struct vcpu *v, unsigned bad_addr_err, unsigned vmxon_err, uint64_t *ptr)
+{
+    if (!vmx_insn_allowed(v, false) || read_ptr_operand(v, ptr))
+        return false;
+    if (!region_ok(v, *ptr)) {
+        vm_fail(v, bad_addr_err);
+        return false;
+    }
+    if (*ptr == nst(v)->vmxon_ptr) {
+        vm_fail(v, vmxon_err);
+        return false;
+    }
+    return true;
+}
+
 void nested_vmclear(struct vcpu *v)
 {
     struct vcpu_nested *n = nst(v);
     uint64_t ptr;
-    if (!vmx_insn_allowed(v, false) || read_ptr_operand(v, &ptr))
+    if (!vmcs_ptr_operand(v, VMXERR_VMCLEAR_BAD_ADDR, VMXERR_VMCLEAR_VMXON_PTR, &ptr))
         return;
-    if (!region_ok(v, ptr)) {
-        vm_fail(v, VMXERR_VMCLEAR_BAD_ADDR);
-        return;
-    }
-    if (ptr == n->vmxon_ptr) {
-        vm_fail(v, VMXERR_VMCLEAR_VMXON_PTR);
-        return;
-    }
     if (n->have_current && ptr == n->current_ptr) {
         vmcs12_set_header(n->vmcs12, VMCS12_OFF_LAUNCH, VMCS12_LAUNCH_CLEAR);
         vmcs12_writeback(v);
@@ -331,16 +342,8 @@ void nested_vmptrld(struct vcpu *v)
 {
     struct vcpu_nested *n = nst(v);
     uint64_t ptr;
-    if (!vmx_insn_allowed(v, false) || read_ptr_operand(v, &ptr))
+    if (!vmcs_ptr_operand(v, VMXERR_VMPTRLD_BAD_ADDR, VMXERR_VMPTRLD_VMXON_PTR, &ptr))
         return;
-    if (!region_ok(v, ptr)) {
-        vm_fail(v, VMXERR_VMPTRLD_BAD_ADDR);
-        return;
-    }
-    if (ptr == n->vmxon_ptr) {
-        vm_fail(v, VMXERR_VMPTRLD_VMXON_PTR);
-        return;
-    }
     uint32_t rev = region_u32(v, ptr, VMCS12_OFF_REVISION);
     bool shadow_ok = nested_allowed1(nested_caps_get(), MSR_VMX_PROCBASED2) & PROC2_VMCS_SHADOWING;
     if ((rev & ~VMCS12_SHADOW_INDICATOR) != VMCS12_REVISION ||
