@@ -6,8 +6,6 @@
 
 /* Records that the 4 KiB guest page holding gpa was written. */
 void logdirty_mark(struct domain *d, uint64_t gpa);
-/* One drained PML entry of v: to the log-dirty bitmap and to tracking. */
-void pml_log(struct vcpu *v, uint64_t gpa);
 /* Tracking's share of a drained entry (track.c). */
 void track_log(struct vcpu *v, uint64_t gpa);
 /* Is PML wanted for the domain (log-dirty by PML, or tracking contexts)? */

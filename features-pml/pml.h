@@ -70,6 +70,10 @@ void pml_domain_destroy(struct domain *d);
 void handle_pml_full(struct vcpu *v);
 /* EPT violation hook (write-protection mode): true if handled. */
 bool logdirty_wp_fault(struct vcpu *v, uint64_t qualification, uint64_t gpa);
+/* A write v made to the page holding gpa: to the log-dirty bitmap and to
+ * tracking.  Called for each drained PML entry, and by nested/ for L2's
+ * writes to the domain's memory, which EPT02 grants one page at a time. */
+void pml_log(struct vcpu *v, uint64_t gpa);
 /* XEN_DOMCTL_shadow_op from `caller` on `d` (not itself); Xen semantics.
  * Returns 0 or a negative Xen errno; op is updated for copy-back. */
 long logdirty_shadow_op(struct vcpu *caller, struct domain *d, struct xen_domctl_shadow_op *op);

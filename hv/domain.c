@@ -104,14 +104,20 @@ static struct domain *alloc_slot(const struct domcfg *cfg, char *err, size_t err
 void domain_ept_flush(struct domain *d)
 {
     invept(INVEPT_SINGLE_CONTEXT, ept_eptp(&d->ept, vmx_caps.has_ept_ad));
+    /* EPT02 entries copy EPT01's permissions: they go too. */
+    if (unlikely(d->cfg.nested))
+        nested_ept02_flush_domain(d);
 }
 
 static void free_resources(struct domain *d)
 {
     pml_domain_destroy(d);
     spp_domain_destroy(d);
-    for (unsigned i = 0; i < d->nr_vcpus; i++)
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        nested_vcpu_destroy(&d->vcpu[i]);
         vmcs_destroy(&d->vcpu[i]);
+    }
+    nested_domain_destroy(d);
     if (d->ept.root)
         ept_destroy(&d->ept);
     if (d->io_bitmap_pa)

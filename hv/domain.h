@@ -95,6 +95,7 @@ struct domain {
 
     struct dom_logdirty logdirty;   /* features-pml */
     struct dom_spp spp;             /* features-spp */
+    struct dom_nested nested;       /* nested/: EPT02 */
 
     unsigned nr_vcpus;
     struct vcpu vcpu[HV_MAX_VCPUS];

@@ -76,15 +76,20 @@ static int parse_option(const char *w, size_t n, struct domcfg *c, char *err, si
             snprintf(err, errlen, "logdirty=%.*s: want pml or wp", (int)vlen, val);
             return -1;
         }
-    } else if (word_is(w, klen, "nested") && eq) {
+    } else if ((word_is(w, klen, "nested") || word_is(w, klen, "vmcs_shadowing")) && eq) {
+        bool on;
         if (word_is(val, vlen, "1"))
-            c->nested = true;
+            on = true;
         else if (word_is(val, vlen, "0"))
-            c->nested = false;
+            on = false;
         else {
-            snprintf(err, errlen, "nested=%.*s: want 0 or 1", (int)vlen, val);
+            snprintf(err, errlen, "%.*s=%.*s: want 0 or 1", (int)klen, w, (int)vlen, val);
             return -1;
         }
+        if (word_is(w, klen, "nested"))
+            c->nested = on;
+        else
+            c->no_vmcs_shadowing = !on;
     } else {
         snprintf(err, errlen, "unknown option '%.*s'", (int)n, w);
         return -1;

@@ -1,5 +1,6 @@
 /* A domain's configuration, parsed from its boot module's command line:
  *   <kind> [name=NAME] [mem=SIZE] [priv] [debug=KNOB] [logdirty=pml|wp] [nested=0|1]
+ *          [vmcs_shadowing=0|1]
  *          [-- ARGS...]
  * kind: elf (ELF64 guest), mb1 (multiboot v1 kernel), mb2 (multiboot2
  * kernel), or mod (a module for the domain declared before it). */
@@ -31,6 +32,7 @@ struct domcfg {
     enum dom_debug debug;
     enum logdirty_kind logdirty;
     bool nested;                /* virtual VT-x for the domain (nested/) */
+    bool no_vmcs_shadowing;     /* nested: every VMREAD/VMWRITE of L1 exits */
     char args[DOMCFG_ARGS_MAX]; /* guest command line (after "--") */
 };
 

@@ -110,6 +110,15 @@ static void free_subtree(struct ept *e, uint64_t ent, unsigned level)
         free_level(e, ent & EPT_ADDR_MASK, level - 1);
 }
 
+void ept_clear(struct ept *e)
+{
+    uint64_t *root = table(e, e->root);
+    for (unsigned i = 0; i < ENTRIES; i++) {
+        free_subtree(e, root[i], 4);
+        root[i] = 0;
+    }
+}
+
 int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size,
             uint64_t flags, unsigned max_level)
 {

@@ -26,9 +26,12 @@
  * the page is SPP-protected even while EPT_SPP is briefly cleared so that
  * log-dirty by write protection catches its first write. */
 #define EPT_SW_SPP       BIT(52)
+/* Ignored by the CPU: the page holds EPT12 entries of a nested domain and
+ * is write-protected so that L0 sees every change (nested/ept02.c). */
+#define EPT_SW_EPT12     BIT(53)
 #define EPT_ADDR_MASK    0x000ffffffffff000ul
 /* Bits a caller may give in `flags` for a leaf. */
-#define EPT_LEAF_FLAGS   (EPT_RWX | EPT_MT_MASK | EPT_IPAT | EPT_SPP | EPT_SW_SPP)
+#define EPT_LEAF_FLAGS   (EPT_RWX | EPT_MT_MASK | EPT_IPAT | EPT_SPP | EPT_SW_SPP | EPT_SW_EPT12)
 
 #define EPT_LEVEL_4K     1
 #define EPT_LEVEL_2M     2
@@ -55,6 +58,9 @@ static inline uint64_t ept_level_size(unsigned level)
 
 int ept_init(struct ept *e, const struct ept_mm *mm);
 void ept_destroy(struct ept *e);
+/* Removes every mapping but keeps the root table (an EPTP naming it stays
+ * valid). */
+void ept_clear(struct ept *e);
 
 /* Maps [gpa, gpa+size) to [hpa, hpa+size) with `flags` (EPT_LEAF_FLAGS),
  * using leaves no larger than `max_level` and as large as alignment allows.

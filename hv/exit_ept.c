@@ -7,6 +7,7 @@
 #include "console.h"
 #include "vcpu.h"
 #include "vmx.h"
+#include "nested.h"
 
 #define EPTQ_READ     BIT(0)
 #define EPTQ_WRITE    BIT(1)
@@ -26,7 +27,8 @@ void handle_ept_violation(struct vcpu *v)
     struct domain *d = v->dom;
 
     /* Features that deliberately make EPT deny accesses come first. */
-    if (gpa < d->mem_bytes && (spp_ept_violation(v, q, gpa) || logdirty_wp_fault(v, q, gpa)))
+    if (gpa < d->mem_bytes && (nested_ept12_write(v, q, gpa) || spp_ept_violation(v, q, gpa) ||
+                               logdirty_wp_fault(v, q, gpa)))
         return;
     if (gpa >= d->mem_bytes)
         domain_crash(d, "%s of guest-physical %#lx (linear %#lx) outside its %lu MiB of RAM at rip %#lx",

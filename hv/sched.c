@@ -157,8 +157,14 @@ void sched_run(void)
         }
         if (v != current)
             switch_to(v);
-        pml_vcpu_sync(v);
-        spp_vmcs_sync(v);
+        if (unlikely(v->nested.in_l2))
+            nested_before_l2_entry(v);
+        /* vmcs02 has neither L0's PML nor its SPP: L0 tracks L2's writes
+         * through EPT02 (nested/ept02.c). */
+        if (likely(!v->nested.in_l2)) {
+            pml_vcpu_sync(v);
+            spp_vmcs_sync(v);
+        }
         if (unlikely(v->irq_any))
             vcpu_deliver_irqs(v);
         if (new_slice) {
@@ -170,20 +176,31 @@ void sched_run(void)
             charge->exits[charge_reason].cycles += rdtsc() - t_exit;
             charge = NULL;
         }
+        uint64_t t_prev_exit = t_exit, t_entry = rdtsc();
         int rc = vmx_enter(&v->regs, v->launched);
         t_exit = rdtsc();
         if (rc) {
-            entry_failed(v, rc);
+            if (v->nested.in_l2)
+                nested_l2_entry_failed(v, rc);
+            else
+                entry_failed(v, rc);
             continue;
         }
-        v->launched = true;
         uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
         unsigned basic = reason & 0xffff;
-        if (basic < NESTOR_NR_EXIT_REASONS) {
+        /* A failed entry leaves the launch state as it was (SDM 27.8). */
+        if (likely(!(reason & EXIT_REASON_ENTRY_FAILURE)))
+            v->launched = true;
+        if (unlikely(v->dom->cfg.nested))
+            nested_account(v, basic, t_entry, t_exit, t_prev_exit);
+        if (basic < NESTOR_NR_EXIT_REASONS && !v->nested.in_l2) {
             v->exits[basic].count++;
             charge = v;
             charge_reason = basic;
         }
-        exit_dispatch(v, reason);
+        if (unlikely(v->nested.in_l2))
+            nested_l2_exit(v, reason);
+        else
+            exit_dispatch(v, reason);
     }
 }

@@ -85,6 +85,16 @@ static int highest_pending(const struct vcpu *v)
     return -1;
 }
 
+int vcpu_take_irq(struct vcpu *v)
+{
+    int vec = highest_pending(v);
+    if (vec >= 0) {
+        v->irq_pending[vec / 64] &= ~BIT(vec % 64);
+        v->irq_any = highest_pending(v) >= 0;
+    }
+    return vec;
+}
+
 void vcpu_deliver_irqs(struct vcpu *v)
 {
     int vec = highest_pending(v);

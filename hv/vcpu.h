@@ -13,6 +13,9 @@ static inline void vcpu_inject_ud(struct vcpu *v) { vcpu_inject_exception(v, 6, 
 /* Makes an external-interrupt vector (32-255) pending for v; it is
  * delivered when the guest can take interrupts, and wakes a halted v. */
 void vcpu_raise_irq(struct vcpu *v, uint8_t vector);
+/* Removes and returns the highest pending vector, or -1 (an interrupt
+ * acknowledged on a VM exit to an L1 hypervisor). */
+int vcpu_take_irq(struct vcpu *v);
 /* Before VM entry (VMCS current): inject the highest pending vector if the
  * guest accepts interrupts now, else ask for an interrupt-window exit. */
 void vcpu_deliver_irqs(struct vcpu *v);

@@ -47,7 +47,7 @@ static void write_controls(struct vcpu *v)
     vmwrite(VMCS_LINK_POINTER, ~0ull);
 }
 
-static void write_host_state(void)
+void vmcs_write_host_state(void)
 {
     vmwrite(VMCS_HOST_CR0, read_cr0());
     vmwrite(VMCS_HOST_CR3, read_cr3());
@@ -85,7 +85,7 @@ int vmcs_create(struct vcpu *v)
     }
     v->launched = false;
     write_controls(v);
-    write_host_state();
+    vmcs_write_host_state();
     return 0;
 }
 

@@ -7,6 +7,9 @@
 
 /* Allocates, clears, loads and fills the VMCS of v.  Returns 0 or -1. */
 int vmcs_create(struct vcpu *v);
+/* Writes the hv's host-state area into the current VMCS (any VMCS the hv
+ * runs a guest on: a vCPU's own, or a vmcs02). */
+void vmcs_write_host_state(void);
 void vmcs_destroy(struct vcpu *v);
 /* Guest state at an ELF64 entry: see NESTOR_* in nestor/abi.h. */
 void vmcs_guest_long_mode(struct vcpu *v, uint64_t rip, uint64_t start_info);

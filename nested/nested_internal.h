@@ -15,4 +15,81 @@ const struct nested_caps *nested_caps_get(void);
 /* Entering / leaving emulated VMX operation: CR0 trapping. */
 void nested_cr0_trap(struct vcpu *v, bool on);
 
+/* VMX instruction results (SDM 31.2), on the current vmcs12 and RFLAGS
+ * of vmcs01 (vmx_emul.c). */
+void nested_vm_succeed(struct vcpu *v);
+void nested_vm_fail_valid(struct vcpu *v, uint32_t err);
+void nested_vm_fail_invalid(struct vcpu *v);
+
+/* ---- vmcs02 (vmcs02.c) ---- */
+
+/* L1's current values that L2 inherits when vmcs12 does not load its own
+ * (read from vmcs01 before the switch). */
+struct l1_regs {
+    uint64_t efer, pat, dr7, debugctl;
+};
+/* Hot fields: copied at every entry and saved at every reflected exit.
+ * Everything else is rare (docs/NESTED.md, "vmcs02"). */
+bool vmcs02_field_is_hot(uint32_t enc);
+bool vmcs02_field_is_guest(uint32_t enc);
+uint32_t vmcs12_proc2(const struct vcpu_nested *n);
+/* vmcs02 current: */
+void vmcs02_put_rare(struct vcpu *v, const struct l1_regs *l1);
+void vmcs02_put_hot(struct vcpu *v);
+void vmcs02_put_crs(struct vcpu_nested *n);
+/* L1's view of L2's CR0 (cr 0) or CR4 (cr 4), from vmcs02. */
+uint64_t vmcs02_l2_cr(struct vcpu_nested *n, unsigned cr);
+void vmcs02_get_hot(struct vcpu *v);
+void vmcs02_get_rare(struct vcpu *v);
+void vmcs02_get_timer(struct vcpu *v);
+
+/* ---- entry and exit (nested_entry.c, nested_exit.c) ---- */
+
+/* VMLAUNCH/VMRESUME after the instruction-level checks passed. */
+void nested_vm_entry(struct vcpu *v, bool launch);
+/* Makes vmcs12's guest state exact (vmcs02 holds the newest after an exit
+ * that was reflected); called before L1's VMREAD/VMWRITE of a guest field
+ * and before vmcs12 goes back to memory. */
+void nested_sync_guest(struct vcpu *v);
+/* The current vmcs12 stops being current (VMCLEAR, VMPTRLD, VMXOFF):
+ * everything newer than the cache (shadow VMCS, vmcs02) goes into it. */
+void nested_vmcs12_release(struct vcpu *v);
+/* Before an emulated VMREAD/VMWRITE of `enc`: the cache is made exact for
+ * it.  After a VMWRITE: the copies of the field (vmcs02, shadow) follow. */
+void nested_vmcs12_sync(struct vcpu *v, uint64_t enc);
+void nested_vmcs12_written(struct vcpu *v, uint32_t enc);
+/* A VM exit to L1 for an L2 event or an entry failure: exit information
+ * is already in vmcs12; saves L2's state, switches to vmcs01 and loads
+ * vmcs12's host state into L1 (SDM 28.5). */
+void nested_leave_l2(struct vcpu *v);
+void nested_load_host_state(struct vcpu *v);
+
+/* ---- EPT02 (ept02.c) ---- */
+
+/* The EPTP vmcs02 uses for the current vmcs12: EPT02 for its EPTP12, or
+ * the domain's EPT01 when vmcs12 does not enable EPT.  0: out of memory. */
+uint64_t ept02_eptp(struct vcpu *v);
+/* An EPT violation of L2 (vmcs02 current): 0 if L0 handled it (filled
+ * EPT02), else the exit reason to reflect to L1 (48 EPT violation, 49
+ * misconfiguration) with its exit qualification in *qual. */
+unsigned ept02_violation(struct vcpu *v, uint64_t *qual);
+/* L1's INVEPT: single-context (one EPTP12) or all-context. */
+void ept02_invept(struct vcpu *v, uint64_t type, uint64_t eptp12);
+
+/* ---- VMCS shadowing (shadow.c) ---- */
+
+/* Whether the domain uses hardware VMCS shadowing for L1. */
+bool shadow_enabled(const struct vcpu *v);
+/* Turns shadowing on in vmcs01 for the current vmcs12 (copying its hot
+ * fields into the shadow VMCS) or off when there is none. vmcs01 current. */
+void shadow_attach(struct vcpu *v);
+/* L1's shadowed VMWRITEs → vmcs12 (before vmcs12 is used or released). */
+void shadow_to_vmcs12(struct vcpu *v);
+/* vmcs12's shadowed fields → the shadow VMCS (after L0 changed them). */
+void shadow_from_vmcs12(struct vcpu *v);
+/* One field into the shadow VMCS (after L0 changed it in vmcs12). */
+void shadow_put(struct vcpu *v, uint32_t enc, uint64_t val);
+/* Is this field shadowed (VMREAD/VMWRITE by L1 do not exit)? */
+bool shadow_field(uint32_t enc);
+
 #endif

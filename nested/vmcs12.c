@@ -164,20 +164,34 @@ const struct vmcs12_field vmcs12_fields[VMCS12_NR_FIELDS] = {
 
 _Static_assert(VMCS12_SIZE <= VMCS12_REGION_SIZE, "vmcs12 layout fits the region");
 
-/* Binary search over the sorted table, ignoring features. */
+/* O(1) lookup: slot[width][type][index] holds 1 + the table position
+ * (0 = no field).  Every field's index (encoding bits 9:1) is below 32.
+ * Built on first use; the hv's nested entry and exit paths read fields on
+ * every L2 exit, so this is hot. */
+#define IDX_LIMIT 32
+static uint8_t slot[4][4][IDX_LIMIT];
+static bool slot_ready;
+
+static void build_slots(void)
+{
+    for (unsigned i = 0; i < VMCS12_NR_FIELDS; i++) {
+        uint32_t e = vmcs12_fields[i].encoding;
+        slot[vmcs_enc_width(e)][vmcs_enc_type(e)][vmcs_enc_index(e)] = (uint8_t)(i + 1);
+    }
+    slot_ready = true;
+}
+
+_Static_assert(VMCS12_NR_FIELDS < 255, "slot fits a byte");
+
 static const struct vmcs12_field *find(uint32_t enc)
 {
-    unsigned lo = 0, hi = VMCS12_NR_FIELDS;
-    while (lo < hi) {
-        unsigned mid = (lo + hi) / 2;
-        if (vmcs12_fields[mid].encoding == enc)
-            return &vmcs12_fields[mid];
-        if (vmcs12_fields[mid].encoding < enc)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    if (unlikely(!slot_ready))
+        build_slots();
+    unsigned idx = vmcs_enc_index(enc);
+    if ((enc & ~0x6ffeu) || idx >= IDX_LIMIT)
+        return NULL;
+    unsigned s = slot[vmcs_enc_width(enc)][vmcs_enc_type(enc)][idx];
+    return s ? &vmcs12_fields[s - 1] : NULL;
 }
 
 const struct vmcs12_field *vmcs12_lookup(uint64_t encoding, unsigned features)

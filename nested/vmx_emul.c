@@ -57,9 +57,15 @@ static void vm_fail_invalid(struct vcpu *v)
 static void vm_fail_valid(struct vcpu *v, uint32_t err)
 {
     vmcs12_set(nst(v)->vmcs12, VMCS_INSTR_ERROR, err);
+    if (nst(v)->shadow_live)
+        shadow_put(v, VMCS_INSTR_ERROR, err);
     set_result_flags(RFLAGS_ZF);
     vcpu_skip_instruction(v);
 }
+
+void nested_vm_succeed(struct vcpu *v) { vm_succeed(v); }
+void nested_vm_fail_valid(struct vcpu *v, uint32_t err) { vm_fail_valid(v, err); }
+void nested_vm_fail_invalid(struct vcpu *v) { vm_fail_invalid(v); }
 
 /* The SDM's VMfail(n): VMfailValid(n) with a current VMCS, else VMfailInvalid. */
 static void vm_fail(struct vcpu *v, uint32_t err)
@@ -229,6 +235,7 @@ static uint32_t region_u32(struct vcpu *v, uint64_t pa, unsigned off)
 static void vmcs12_writeback(struct vcpu *v)
 {
     struct vcpu_nested *n = nst(v);
+    nested_vmcs12_release(v);
     copy_to_gpa(v->dom, n->current_ptr + VMCS12_OFF_LAUNCH, n->vmcs12 + VMCS12_OFF_LAUNCH,
                 VMCS12_SIZE - VMCS12_OFF_LAUNCH);
 }
@@ -239,6 +246,8 @@ static void vmcs12_load(struct vcpu *v, uint64_t pa)
     copy_from_gpa(v->dom, n->vmcs12, pa, VMCS12_SIZE);
     n->current_ptr = pa;
     n->have_current = true;
+    n->rare_dirty = true;
+    shadow_attach(v);
 }
 
 static unsigned fields(void)
@@ -297,6 +306,7 @@ void nested_vmxoff(struct vcpu *v)
     if (n->have_current)
         vmcs12_writeback(v);
     n->have_current = false;
+    shadow_attach(v);
     n->vmxon = false;
     nested_cr0_trap(v, false);
     vm_succeed(v);
@@ -331,6 +341,7 @@ void nested_vmclear(struct vcpu *v)
         vmcs12_set_header(n->vmcs12, VMCS12_OFF_LAUNCH, VMCS12_LAUNCH_CLEAR);
         vmcs12_writeback(v);
         n->have_current = false;
+        shadow_attach(v);
     } else {
         uint32_t clear = VMCS12_LAUNCH_CLEAR;
         copy_to_gpa(v->dom, ptr + VMCS12_OFF_LAUNCH, &clear, sizeof(clear));
@@ -381,8 +392,9 @@ void nested_vmread(struct vcpu *v)
         return;
     }
     insn_info(&ii);
-    uint64_t val;
-    if (vmcs12_read(n->vmcs12, reg_operand(v, ii.reg2), fields(), &val)) {
+    uint64_t val, enc = reg_operand(v, ii.reg2);
+    nested_vmcs12_sync(v, enc);
+    if (vmcs12_read(n->vmcs12, enc, fields(), &val)) {
         vm_fail_valid(v, VMXERR_UNSUPPORTED_FIELD);
         return;
     }
@@ -415,12 +427,14 @@ void nested_vmwrite(struct vcpu *v)
         return;
     if (!l64)
         val = (uint32_t)val;
-    int err = vmcs12_write(n->vmcs12, reg_operand(v, ii.reg2), fields(), val,
-                           nested_caps_get()->vmwrite_any);
+    uint64_t enc = reg_operand(v, ii.reg2);
+    nested_vmcs12_sync(v, enc);
+    int err = vmcs12_write(n->vmcs12, enc, fields(), val, nested_caps_get()->vmwrite_any);
     if (err) {
         vm_fail_valid(v, (uint32_t)err);
         return;
     }
+    nested_vmcs12_written(v, (uint32_t)enc);
     vm_succeed(v);
 }
 
@@ -449,7 +463,7 @@ static void vm_entry(struct vcpu *v, bool launch)
         vm_fail_valid(v, VMXERR_VMRESUME_NOT_LAUNCHED);
         return;
     }
-    domain_crash(v->dom, "nested VM entry (VMLAUNCH/VMRESUME) is not implemented yet");
+    nested_vm_entry(v, launch);
 }
 
 void nested_vmlaunch(struct vcpu *v) { vm_entry(v, true); }
@@ -474,7 +488,7 @@ void nested_invept(struct vcpu *v)
         vm_fail(v, VMXERR_INVEPT_INVVPID);
         return;
     }
-    /* Nothing is cached from EPT12 yet (no EPT02 exists): nothing to drop. */
+    ept02_invept(v, type, desc[0]);
     vm_succeed(v);
 }
 
@@ -502,6 +516,9 @@ void nested_invvpid(struct vcpu *v)
         vm_fail(v, VMXERR_INVEPT_INVVPID);
         return;
     }
-    /* L2 never ran: no translation is tagged with an L1 VPID yet. */
+    /* Every L1 VPID maps to the vCPU's one VPID for L2: flush it all (a
+     * superset of what any type asks, which the SDM allows). */
+    if (nst(v)->vmcs02_pa)
+        invvpid(INVVPID_SINGLE_CONTEXT, nst(v)->vpid02);
     vm_succeed(v);
 }

@@ -234,6 +234,18 @@ static void nested_is_0_or_1(void **state)
     assert_string_equal(cfg.args, "nested=0");
 }
 
+static void vmcs_shadowing_defaults_on(void **state)
+{
+    (void)state;
+    expect_ok("elf nested=1");
+    assert_false(cfg.no_vmcs_shadowing);
+    expect_ok("elf nested=1 vmcs_shadowing=0");
+    assert_true(cfg.no_vmcs_shadowing);
+    expect_ok("elf vmcs_shadowing=0 vmcs_shadowing=1");
+    assert_false(cfg.no_vmcs_shadowing);
+    expect_fail("elf vmcs_shadowing=2", "vmcs_shadowing=2: want 0 or 1");
+}
+
 static void nested_other_values_are_rejected(void **state)
 {
     (void)state;
@@ -349,6 +361,7 @@ int main(void)
         cmocka_unit_test(long_unknown_option_message_is_truncated),
         cmocka_unit_test(nested_is_0_or_1),
         cmocka_unit_test(nested_other_values_are_rejected),
+        cmocka_unit_test(vmcs_shadowing_defaults_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

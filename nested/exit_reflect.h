@@ -1,0 +1,44 @@
+/* Does L1 want this L2 exit?  The SDM's rules for which instructions and
+ * events cause VM exits in VMX non-root operation (Vol. 3 chapter 26,
+ * "VMX Non-Root Operation", 26.1-26.2), applied to the controls L1 wrote
+ * in vmcs12.  vmcs02 exits whenever vmcs12 or L0 asks; this decides whose
+ * exit it is.  Pure; unit-tested. */
+#ifndef NESTED_EXIT_REFLECT_H
+#define NESTED_EXIT_REFLECT_H
+
+#include "lib.h"
+
+/* What the exit from vmcs02 says, plus the L2 registers the rules need. */
+struct l2_exit {
+    uint32_t reason;                /* basic exit reason */
+    uint64_t qual;                  /* exit qualification */
+    uint32_t intr_info;             /* VM-exit interruption information */
+    uint32_t intr_error;            /* VM-exit interruption error code */
+    uint64_t rcx;                   /* MSR index for RDMSR/WRMSR */
+    uint64_t cr_source;             /* MOV to CR: the source register's value */
+};
+
+/* Reads L1 guest-physical memory (the I/O and MSR bitmaps); 0 or -1. */
+struct l1_reader {
+    int (*read)(void *ctx, uint64_t gpa, void *buf, uint64_t len);
+    void *ctx;
+};
+
+enum reflect { REFLECT_L0, REFLECT_L1 };
+
+/* The decision for every exit reason except the ones L0 decides with
+ * state of its own (EPT violation/misconfiguration: the EPT12 walk;
+ * VMX-preemption timer: whose timer ran out; external interrupts: L0's).
+ * An unknown reason is L1's: an exit L0 did not ask for can only be L1's. */
+enum reflect nested_exit_owner(const struct l2_exit *e, const uint8_t *vmcs12,
+                               const struct l1_reader *rd);
+
+/* The rules, one per exit kind, exposed for unit tests. */
+bool nested_io_exits(const uint8_t *vmcs12, uint16_t port, unsigned size,
+                     const struct l1_reader *rd);
+bool nested_msr_exits(const uint8_t *vmcs12, uint32_t msr, bool write,
+                      const struct l1_reader *rd);
+bool nested_cr_exits(const uint8_t *vmcs12, uint64_t qual, uint64_t source);
+bool nested_exception_exits(const uint8_t *vmcs12, uint32_t intr_info, uint32_t error);
+
+#endif

@@ -1,0 +1,171 @@
+/* Emulated VM entry: VMLAUNCH/VMRESUME of L1 after the instruction-level
+ * checks (vmx_emul.c).  SDM Vol. 3 chapter 27: the checks on vmcs12
+ * controls (27.2.1, VMfailValid 7) and host state (27.2.2, VMfailValid 8),
+ * the guest-state checks (27.3.1, an entry-failure exit to L1), then
+ * vmcs02 is brought up to date and the vCPU runs L2. */
+#include "nested_internal.h"
+#include "vmentry_check.h"
+#include "console.h"
+#include "domain.h"
+#include "pmm.h"
+#include "pml.h"
+#include "sched.h"
+#include "vmcs.h"
+#include "vmx.h"
+#include "x86.h"
+
+#define G(enc) vmcs12_get(n->vmcs12, (enc))
+
+static int vmcs02_alloc(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    n->vmcs02_pa = pmm_alloc_zeroed_page();
+    if (!n->vmcs02_pa)
+        return -1;
+    *(uint32_t *)phys_to_virt(n->vmcs02_pa) = vmx_caps.revision;
+    vmclear(n->vmcs02_pa);
+    n->vmcs02_launched = false;
+    n->vmcs02_of = 0;
+    /* One VPID for whatever L2 this vCPU runs (L1's VPIDs are virtual:
+     * a change of VPID12 flushes it). */
+    n->vpid02 = (uint16_t)(0x8000 | v->vpid);
+    n->vmcs01_pa = v->vmcs_pa;
+    return 0;
+}
+
+/* SDM 27.8: an entry that fails on guest state (or MSR loading) is a VM
+ * exit to L1 with only the exit reason and qualification; the launch
+ * state does not change. */
+static void entry_failure(struct vcpu *v, uint32_t reason, uint64_t qual)
+{
+    struct vcpu_nested *n = &v->nested;
+    vmcs12_set(n->vmcs12, VMCS_EXIT_REASON, reason | BIT(31));
+    vmcs12_set(n->vmcs12, VMCS_EXIT_QUALIFICATION, qual);
+    nested_load_host_state(v);
+    if (n->shadow_live)
+        shadow_from_vmcs12(v);
+}
+
+static bool run_checks(struct vcpu *v, bool launch)
+{
+    struct vcpu_nested *n = &v->nested;
+    const struct nested_caps *c = nested_caps_get();
+    const char *why = NULL;
+    int err = vmentry_check_controls(c, n->vmcs12, &why);
+    if (!err)
+        err = vmentry_check_host(c, n->vmcs12, &why);
+    if (!err)
+        err = vmentry_check_host_lma(n->vmcs12, vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA, &why);
+    if (err) {
+        hv_debug("d%u: VM entry: VMfailValid(%d): %s", v->dom->id, err, why);
+        nested_vm_fail_valid(v, (uint32_t)err);
+        return false;
+    }
+    /* The guest checks in software when vmcs02 takes rare fields; the
+     * hot ones L1 may change through the shadow VMCS are checked again by
+     * the CPU on vmcs02, whose failure is reflected the same way. */
+    if (launch || n->rare_dirty || n->vmcs02_of != n->current_ptr) {
+        uint64_t qual = 0;
+        int reason = vmentry_check_guest(c, n->vmcs12, &qual, &why);
+        if (reason) {
+            hv_debug("d%u: VM entry: invalid guest state: %s", v->dom->id, why);
+            entry_failure(v, (uint32_t)reason, qual);
+            return false;
+        }
+        uint64_t link = G(VMCS_LINK_POINTER);
+        if (link != ~0ull && (link >= v->dom->mem_bytes || !(vmcs12_proc2(n) & PROC2_VMCS_SHADOWING))) {
+            entry_failure(v, 33, 4);
+            return false;
+        }
+    }
+    if (G(VMCS_ENTRY_MSR_LOAD_COUNT)) {
+        /* SDM 27.4: loading MSRs on entry.  Not emulated: the entry fails
+         * on the first entry (exit reason 34, qualification 1) — an
+         * architectural outcome, documented in docs/NESTED.md. */
+        hv_debug("d%u: VM entry: VM-entry MSR-load list not supported", v->dom->id);
+        entry_failure(v, 34, 1);
+        return false;
+    }
+    return true;
+}
+
+/* L1's timer for L2 (SDM 26.5.1): vmcs02 runs the smaller of it and
+ * L0's own slice. */
+static void arm_timer(struct vcpu *v, uint64_t l0_left)
+{
+    struct vcpu_nested *n = &v->nested;
+    uint64_t val = l0_left;
+    if (G(VMCS_PIN_CONTROLS) & PIN_PREEMPTION_TIMER) {
+        n->timer12_left = (uint32_t)G(VMCS_PREEMPTION_TIMER);
+        val = MIN(val, n->timer12_left);
+    }
+    vmwrite(VMCS_PREEMPTION_TIMER, val);
+    n->timer02_loaded = (uint32_t)val;
+}
+
+void nested_vm_entry(struct vcpu *v, bool launch)
+{
+    struct vcpu_nested *n = &v->nested;
+    if (n->shadow_live)
+        shadow_to_vmcs12(v);
+    if (!run_checks(v, launch))
+        return;
+    if (!n->vmcs02_pa && vmcs02_alloc(v)) {
+        domain_crash(v->dom, "out of memory for vmcs02");
+        return;
+    }
+    uint64_t eptp = ept02_eptp(v);
+    if (!eptp) {
+        domain_crash(v->dom, "out of memory for EPT02");
+        return;
+    }
+    struct l1_regs l1 = {
+        .efer = vmread(VMCS_GUEST_IA32_EFER), .pat = vmread(VMCS_GUEST_IA32_PAT),
+        .dr7 = vmread(VMCS_GUEST_DR7), .debugctl = vmread(VMCS_GUEST_IA32_DEBUGCTL),
+    };
+    uint64_t l0_left = vmread(VMCS_PREEMPTION_TIMER);
+    /* L1's PML entries belong to vmcs01: drain them before it stops
+     * being current. */
+    pml_vcpu_switch_out(v);
+
+    bool fresh = !n->vmcs02_launched && n->vmcs02_of == 0;
+    vmptrld(n->vmcs02_pa);
+    if (fresh)
+        vmcs_write_host_state();
+    if (n->rare_dirty || n->vmcs02_of != n->current_ptr)
+        vmcs02_put_rare(v, &l1);
+    vmcs02_put_hot(v);
+    vmwrite(VMCS_EPT_POINTER, eptp);
+    arm_timer(v, l0_left);
+    /* Without VPID12 every entry flushes L2's linear translations (SDM
+     * 28.3.3.3); with it, INVVPID from L1 does. */
+    if (!(vmcs12_proc2(n) & PROC2_ENABLE_VPID))
+        invvpid(INVVPID_SINGLE_CONTEXT, n->vpid02);
+
+    if (launch)
+        vmcs12_set_header(n->vmcs12, VMCS12_OFF_LAUNCH, VMCS12_LAUNCH_LAUNCHED);
+    n->launching = launch;
+    n->guest_stale = false;
+    n->in_l2 = true;
+    v->vmcs_pa = n->vmcs02_pa;
+    n->vmcs01_launched = v->launched;
+    v->launched = n->vmcs02_launched;
+}
+
+void nested_l2_entry_failed(struct vcpu *v, int rc)
+{
+    struct vcpu_nested *n = &v->nested;
+    uint32_t err = rc == 2 ? (uint32_t)vmread(VMCS_INSTR_ERROR) : 0;
+    /* vmcs12 passed every check L0 makes, so the CPU refusing vmcs02 is
+     * L0's fault: say so, and fail L1's instruction with what the CPU
+     * said rather than run anything. */
+    hv_err("d%u: VM entry to L2 failed on vmcs02 (%s %u): nested/ bug", v->dom->id,
+           rc == 2 ? "VMfailValid" : "VMfailInvalid", err);
+    n->in_l2 = false;
+    v->vmcs_pa = n->vmcs01_pa;
+    v->launched = n->vmcs01_launched;
+    vmptrld(v->vmcs_pa);
+    if (n->launching)
+        vmcs12_set_header(n->vmcs12, VMCS12_OFF_LAUNCH, VMCS12_LAUNCH_CLEAR);
+    nested_vm_fail_valid(v, err ? err : 7);
+}

@@ -1,0 +1,442 @@
+/* L2 exits: every VM exit of vmcs02 arrives here.  L0 keeps what is its
+ * own (EPT02 fills, its interrupts and time slices, exits L1 did not ask
+ * for) and resumes L2 without L1 noticing; the rest is reflected: exit
+ * information into vmcs12 (SDM 28.2), L2's state saved (28.3), vmcs12's
+ * host state loaded into L1 (28.5). */
+#include "nested_internal.h"
+#include "exit_reflect.h"
+#include "console.h"
+#include "domain.h"
+#include "exit.h"
+#include "sched.h"
+#include "vcpu.h"
+#include "vmcs.h"
+#include "vmx.h"
+#include "x86.h"
+
+#define G(enc) vmcs12_get(n->vmcs12, (enc))
+
+/* ---- leaving L2 ------------------------------------------------------------ */
+
+static void set_segment(unsigned i, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
+{
+    vmwrite(VMCS_GUEST_ES_SEL + 2 * i, sel);
+    vmwrite(VMCS_GUEST_ES_BASE + 2 * i, base);
+    vmwrite(VMCS_GUEST_ES_LIMIT + 2 * i, limit);
+    vmwrite(VMCS_GUEST_ES_AR + 2 * i, ar);
+}
+
+enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_LDTR, S_TR };
+
+/* SDM 28.5.2: data segments from the host selectors; a null selector
+ * makes the register unusable. */
+static void host_data_segment(struct vcpu_nested *n, unsigned i, uint32_t sel_enc, uint64_t base)
+{
+    uint16_t sel = (uint16_t)G(sel_enc);
+    set_segment(i, sel, base, 0xffffffff, sel ? 0xc093 : 0x1c000);
+}
+
+/* SDM 28.5.1 / 28.5.2 / 28.5.3: vmcs12's host state becomes L1's state
+ * (vmcs01 current). */
+void nested_load_host_state(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    uint32_t exit = (uint32_t)G(VMCS_EXIT_CONTROLS);
+    bool host64 = exit & EXIT_HOST_ADDR_SPACE_SIZE;
+    /* CR0 bits the load leaves alone: ET, CD, NW, 63:32, 28:19, 17, 15:6. */
+    const uint64_t cr0_keep = CR0_ET | CR0_CD | CR0_NW | 0xffffffff00000000ull |
+                              0x1ff80000ull | BIT(17) | 0xffc0ull;
+    uint64_t cr0 = (G(VMCS_HOST_CR0) & ~cr0_keep) | (vmcs_guest_cr0() & cr0_keep);
+    vmcs_set_guest_cr0(cr0);
+    uint64_t cr4 = G(VMCS_HOST_CR4);
+    cr4 = host64 ? cr4 | CR4_PAE : cr4 & ~(uint64_t)CR4_PCIDE;
+    vmcs_set_guest_cr4(cr4);
+    vmwrite(VMCS_GUEST_CR3, G(VMCS_HOST_CR3));
+    vmwrite(VMCS_GUEST_DR7, 0x400);
+    vmwrite(VMCS_GUEST_IA32_DEBUGCTL, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_CS, G(VMCS_HOST_SYSENTER_CS));
+    vmwrite(VMCS_GUEST_SYSENTER_ESP, G(VMCS_HOST_SYSENTER_ESP));
+    vmwrite(VMCS_GUEST_SYSENTER_EIP, G(VMCS_HOST_SYSENTER_EIP));
+    uint64_t efer = vmread(VMCS_GUEST_IA32_EFER);
+    if (exit & EXIT_LOAD_IA32_EFER)
+        efer = G(VMCS_HOST_IA32_EFER);
+    else
+        efer = host64 ? efer | EFER_LMA | EFER_LME : efer & ~(uint64_t)(EFER_LMA | EFER_LME);
+    vmwrite(VMCS_GUEST_IA32_EFER, efer);
+    if (exit & EXIT_LOAD_IA32_PAT)
+        vmwrite(VMCS_GUEST_IA32_PAT, G(VMCS_HOST_IA32_PAT));
+    uint64_t entry01 = vmread(VMCS_ENTRY_CONTROLS) & ~(uint64_t)ENTRY_IA32E_MODE_GUEST;
+    vmwrite(VMCS_ENTRY_CONTROLS, entry01 | (host64 ? ENTRY_IA32E_MODE_GUEST : 0));
+
+    set_segment(S_CS, (uint16_t)G(VMCS_HOST_CS_SEL), 0, 0xffffffff, host64 ? 0xa09b : 0xc09b);
+    host_data_segment(n, S_SS, VMCS_HOST_SS_SEL, 0);
+    host_data_segment(n, S_DS, VMCS_HOST_DS_SEL, 0);
+    host_data_segment(n, S_ES, VMCS_HOST_ES_SEL, 0);
+    host_data_segment(n, S_FS, VMCS_HOST_FS_SEL, G(VMCS_HOST_FS_BASE));
+    host_data_segment(n, S_GS, VMCS_HOST_GS_SEL, G(VMCS_HOST_GS_BASE));
+    set_segment(S_TR, (uint16_t)G(VMCS_HOST_TR_SEL), G(VMCS_HOST_TR_BASE), 0x67, 0x8b);
+    set_segment(S_LDTR, 0, 0, 0, 0x10000);
+    vmwrite(VMCS_GUEST_GDTR_BASE, G(VMCS_HOST_GDTR_BASE));
+    vmwrite(VMCS_GUEST_GDTR_LIMIT, 0xffff);
+    vmwrite(VMCS_GUEST_IDTR_BASE, G(VMCS_HOST_IDTR_BASE));
+    vmwrite(VMCS_GUEST_IDTR_LIMIT, 0xffff);
+    vmwrite(VMCS_GUEST_RIP, G(VMCS_HOST_RIP));
+    vmwrite(VMCS_GUEST_RSP, G(VMCS_HOST_RSP));
+    vmwrite(VMCS_GUEST_RFLAGS, 0x2);
+    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+    vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+    vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+}
+
+/* vmcs02 → vmcs01: L1 runs again. */
+static void switch_to_l1(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    n->vmcs02_launched = v->launched;
+    n->in_l2 = false;
+    v->vmcs_pa = n->vmcs01_pa;
+    v->launched = n->vmcs01_launched;
+    vmptrld(v->vmcs_pa);
+}
+
+void nested_leave_l2(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    vmcs02_get_hot(v);
+    vmcs02_get_timer(v);
+    switch_to_l1(v);
+    nested_load_host_state(v);
+    if (n->shadow_live)
+        shadow_from_vmcs12(v);
+}
+
+/* The exit-information fields (SDM 28.2.1-28.2.5) from vmcs02's. */
+static void save_exit_info(struct vcpu_nested *n, uint32_t reason)
+{
+    static const uint16_t info[] = {
+        VMCS_EXIT_QUALIFICATION, VMCS_GUEST_LINEAR_ADDR, VMCS_GUEST_PHYSICAL_ADDR,
+        VMCS_EXIT_INTR_INFO, VMCS_EXIT_INTR_ERROR, VMCS_IDT_VECTORING_INFO,
+        VMCS_IDT_VECTORING_ERROR, VMCS_EXIT_INSTR_LEN, VMCS_EXIT_INSTR_INFO,
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(info); i++)
+        vmcs12_set(n->vmcs12, info[i], vmread(info[i]));
+    vmcs12_set(n->vmcs12, VMCS_EXIT_REASON, reason);
+}
+
+static void reflect(struct vcpu *v, uint32_t reason)
+{
+    struct vcpu_nested *n = &v->nested;
+    save_exit_info(n, reason);
+    n->acct.open = (reason & 0xffff) < NESTED_ACCT_REASONS ? (reason & 0xffff) + 1 : 0;
+    if (n->acct.open)
+        n->acct.row[n->acct.open - 1].reflected++;
+    nested_leave_l2(v);
+}
+
+/* An exit L0 built itself (EPT violation from the EPT12 walk, timer,
+ * interrupt): the fields it set in vmcs12 stay, the rest come from
+ * vmcs02 except where given. */
+static void reflect_synthetic(struct vcpu *v, uint32_t reason, uint64_t qual, uint32_t intr_info)
+{
+    struct vcpu_nested *n = &v->nested;
+    save_exit_info(n, reason);
+    vmcs12_set(n->vmcs12, VMCS_EXIT_QUALIFICATION, qual);
+    vmcs12_set(n->vmcs12, VMCS_EXIT_INTR_INFO, intr_info);
+    n->acct.open = reason + 1;
+    n->acct.row[reason].reflected++;
+    nested_leave_l2(v);
+}
+
+/* ---- L0's share --------------------------------------------------------------- */
+
+static int l1_read(void *ctx, uint64_t gpa, void *buf, uint64_t len)
+{
+    struct domain *d = ctx;
+    if (gpa >= d->mem_bytes || d->mem_bytes - gpa < len)
+        return -1;
+    return copy_from_gpa(d, buf, gpa, len);
+}
+
+static uint64_t gpr(struct vcpu *v, unsigned r)
+{
+    return r == R_SP ? vmread(VMCS_GUEST_RSP) : v->regs.gpr[r];
+}
+
+/* MOV to CR0/CR4 by L2 that only L0 traps (bits L0 owns and L1 does
+ * not): L1's view of L2's register takes the new value where L1 lets L2
+ * write (SDM 26.1.3); L1's fixed bits hold for L2 too (#GP). */
+static void l2_mov_to_cr(struct vcpu *v, unsigned cr, uint64_t val)
+{
+    struct vcpu_nested *n = &v->nested;
+    const struct nested_caps *c = nested_caps_get();
+    uint32_t guest = cr == 0 ? VMCS_GUEST_CR0 : VMCS_GUEST_CR4;
+    uint64_t mask = G(cr == 0 ? VMCS_CR0_GUEST_HOST_MASK : VMCS_CR4_GUEST_HOST_MASK);
+    uint64_t f0 = nested_cap(c, cr == 0 ? MSR_VMX_CR0_FIXED0 : MSR_VMX_CR4_FIXED0);
+    uint64_t f1 = nested_cap(c, cr == 0 ? MSR_VMX_CR0_FIXED1 : MSR_VMX_CR4_FIXED1);
+    if (cr == 0 && (vmcs12_proc2(n) & PROC2_UNRESTRICTED_GUEST))
+        f0 &= ~(uint64_t)(CR0_PE | CR0_PG);
+    uint64_t now = vmcs02_l2_cr(n, cr);
+    uint64_t want = (now & mask) | (val & ~mask);
+    if ((want & f0 & ~mask) != (f0 & ~mask) || (want & ~f1 & ~mask) ||
+        (cr == 0 && (want & CR0_PG) && !(want & CR0_PE))) {
+        vcpu_inject_gp0(v);
+        return;
+    }
+    /* The other CR's L1 view, before vmcs02_put_crs rewrites both. */
+    vmcs12_set(n->vmcs12, cr == 0 ? VMCS_GUEST_CR4 : VMCS_GUEST_CR0, vmcs02_l2_cr(n, cr == 0 ? 4 : 0));
+    vmcs12_set(n->vmcs12, guest, want);
+    vmcs02_put_crs(n);
+    if (cr == 0 && ((want ^ now) & CR0_PG)) {
+        /* Paging turned on or off with EFER.LME: IA-32e mode follows. */
+        uint64_t efer = vmread(VMCS_GUEST_IA32_EFER);
+        if (efer & EFER_LME) {
+            bool on = want & CR0_PG;
+            vmwrite(VMCS_GUEST_IA32_EFER, on ? efer | EFER_LMA : efer & ~(uint64_t)EFER_LMA);
+            uint64_t entry = vmread(VMCS_ENTRY_CONTROLS) & ~(uint64_t)ENTRY_IA32E_MODE_GUEST;
+            vmwrite(VMCS_ENTRY_CONTROLS, entry | (on ? ENTRY_IA32E_MODE_GUEST : 0));
+        }
+    }
+    vcpu_skip_instruction(v);
+}
+
+/* MSRs L0 passes through to L1 (domain.c): for L2 they are L1's real
+ * registers, VMCS-switched ones in vmcs02. */
+static bool l2_passthrough_msr(struct vcpu *v, uint32_t msr, bool write)
+{
+    uint32_t field;
+    switch (msr) {
+    case MSR_IA32_FS_BASE:      field = VMCS_GUEST_FS_BASE; break;
+    case MSR_IA32_GS_BASE:      field = VMCS_GUEST_GS_BASE; break;
+    case MSR_IA32_SYSENTER_CS:  field = VMCS_GUEST_SYSENTER_CS; break;
+    case MSR_IA32_SYSENTER_ESP: field = VMCS_GUEST_SYSENTER_ESP; break;
+    case MSR_IA32_SYSENTER_EIP: field = VMCS_GUEST_SYSENTER_EIP; break;
+    case MSR_IA32_KERNEL_GS_BASE: case MSR_IA32_STAR: case MSR_IA32_LSTAR:
+    case MSR_IA32_CSTAR: case MSR_IA32_FMASK: case MSR_IA32_TSC_AUX:
+        field = 0; break;
+    default:
+        return false;
+    }
+    uint64_t val = (v->regs.gpr[R_DX] << 32) | (uint32_t)v->regs.gpr[R_AX];
+    if (write) {
+        bool addr = msr != MSR_IA32_SYSENTER_CS && msr != MSR_IA32_STAR &&
+                    msr != MSR_IA32_FMASK && msr != MSR_IA32_TSC_AUX;
+        if (addr && (uint64_t)((int64_t)(val << 16) >> 16) != val) {
+            vcpu_inject_gp0(v);
+            return true;
+        }
+        if (msr == MSR_IA32_TSC_AUX && (val >> 32)) {
+            vcpu_inject_gp0(v);
+            return true;
+        }
+        if (field)
+            vmwrite(field, val);
+        else
+            wrmsr(msr, val);
+    } else {
+        val = field ? vmread(field) : rdmsr(msr);
+        v->regs.gpr[R_AX] = (uint32_t)val;
+        v->regs.gpr[R_DX] = val >> 32;
+    }
+    vcpu_skip_instruction(v);
+    return true;
+}
+
+/* An exit L1 did not ask for: L0 handles it as it would for L1 itself
+ * (the device, MSR or instruction is L1's as far as L2 can tell). */
+static void l0_handle(struct vcpu *v, uint32_t reason, uint64_t qual)
+{
+    if (reason == EXIT_CR_ACCESS && ((qual >> 4) & 3) == 0 && ((qual & 0xf) == 0 || (qual & 0xf) == 4)) {
+        l2_mov_to_cr(v, qual & 0xf, gpr(v, (qual >> 8) & 0xf));
+        return;
+    }
+    if ((reason == EXIT_RDMSR || reason == EXIT_WRMSR) &&
+        l2_passthrough_msr(v, (uint32_t)v->regs.gpr[R_CX], reason == EXIT_WRMSR))
+        return;
+    exit_handler_t h = exit_handler_for(reason);
+    if (!h) {
+        domain_crash(v->dom, "L2 exit %u that neither L0 nor L1 handles", reason);
+        return;
+    }
+    h(v);
+}
+
+/* L1's VMX-preemption timer counts while L2 runs (SDM 26.5.1). */
+static bool l1_timer_expired(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    if (!(G(VMCS_PIN_CONTROLS) & PIN_PREEMPTION_TIMER))
+        return false;
+    uint32_t left = (uint32_t)vmread(VMCS_PREEMPTION_TIMER);
+    uint32_t ran = n->timer02_loaded > left ? n->timer02_loaded - left : 0;
+    n->timer12_left = n->timer12_left > ran ? n->timer12_left - ran : 0;
+    n->timer02_loaded = left;
+    return n->timer12_left == 0;
+}
+
+void nested_l2_exit(struct vcpu *v, uint32_t full)
+{
+    struct vcpu_nested *n = &v->nested;
+    uint32_t reason = full & 0xffff;
+    bool timer_out = l1_timer_expired(v);
+
+    if (unlikely(full & BIT(31))) {
+        /* The CPU refused vmcs02's guest state (or machine check during
+         * entry): L1's entry fails, launch state unchanged (SDM 27.8). */
+        if (n->launching)
+            vmcs12_set_header(n->vmcs12, VMCS12_OFF_LAUNCH, VMCS12_LAUNCH_CLEAR);
+        vmcs12_set(n->vmcs12, VMCS_EXIT_QUALIFICATION, vmread(VMCS_EXIT_QUALIFICATION));
+        vmcs12_set(n->vmcs12, VMCS_EXIT_REASON, full);
+        n->in_l2 = false;
+        n->vmcs02_launched = false;
+        v->vmcs_pa = n->vmcs01_pa;
+        v->launched = n->vmcs01_launched;
+        vmptrld(v->vmcs_pa);
+        nested_load_host_state(v);
+        if (n->shadow_live)
+            shadow_from_vmcs12(v);
+        return;
+    }
+    n->launching = false;
+    uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
+
+    switch (reason) {
+    case EXIT_EXTERNAL_INTERRUPT:
+        handle_external_interrupt(v);
+        break;
+    case EXIT_EPT_VIOLATION:
+    {
+        uint64_t qual;
+        unsigned r = ept02_violation(v, &qual);
+        if (r) {
+            reflect_synthetic(v, r, qual, 0);
+            return;
+        }
+        break;
+    }
+    case EXIT_EPT_MISCONFIG:
+        domain_crash(v->dom, "EPT02 misconfiguration at %#lx (nested/ bug)",
+                     vmread(VMCS_GUEST_PHYSICAL_ADDR));
+        return;
+    case EXIT_PREEMPTION_TIMER:
+        if (timer_out) {
+            reflect(v, EXIT_PREEMPTION_TIMER);
+            return;
+        }
+        handle_preemption_timer(v);
+        break;
+    default: {
+        struct domain *d = v->dom;
+        struct l1_reader rd = { l1_read, d };
+        struct l2_exit e = {
+            .reason = reason, .qual = vmread(VMCS_EXIT_QUALIFICATION),
+            .intr_info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO),
+            .intr_error = (uint32_t)vmread(VMCS_EXIT_INTR_ERROR),
+            .rcx = v->regs.gpr[R_CX],
+        };
+        if (reason == EXIT_CR_ACCESS)
+            e.cr_source = gpr(v, (e.qual >> 8) & 0xf);
+        bool l0_needs = reason == EXIT_EXCEPTION_NMI && (e.intr_info & 0xff) == X86_EXC_MC &&
+                        ((e.intr_info >> 8) & 7) == 3;
+        if (!l0_needs && nested_exit_owner(&e, n->vmcs12, &rd) == REFLECT_L1) {
+            reflect(v, reason);
+            return;
+        }
+        l0_handle(v, reason, e.qual);
+        break;
+    }
+    }
+    /* L0 handled it: L2 resumes; an event it was delivering is delivered
+     * again (SDM 27.2.4), as for any guest. */
+    if (unlikely(idt & INTR_INFO_VALID) && v->state != VCPU_DEAD && n->in_l2 &&
+        !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID)) {
+        vmwrite(VMCS_ENTRY_INTR_INFO, idt & ~(uint32_t)BIT(12));
+        if (idt & INTR_INFO_DELIVER_ERROR)
+            vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+        vmwrite(VMCS_ENTRY_INSTR_LEN, vmread(VMCS_EXIT_INSTR_LEN));
+    }
+}
+
+/* Before each entry to L2: a virtual interrupt for L1 that L1 intercepts
+ * ("external-interrupt exiting") is an exit to L1 (SDM 26.2), with the
+ * vector when L1 asked to acknowledge it on exit. */
+void nested_before_l2_entry(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    if (!v->irq_any || !(G(VMCS_PIN_CONTROLS) & PIN_EXT_INTR_EXITING))
+        return;
+    uint32_t info = 0;
+    if (G(VMCS_EXIT_CONTROLS) & EXIT_ACK_INTR_ON_EXIT) {
+        int vec = vcpu_take_irq(v);
+        if (vec < 0)
+            return;
+        info = INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint32_t)vec;
+    }
+    reflect_synthetic(v, EXIT_EXTERNAL_INTERRUPT, 0, info);
+}
+
+/* ---- lazily saved guest state ----------------------------------------------- */
+
+void nested_sync_guest(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    if (!n->guest_stale)
+        return;
+    if (!n->in_l2)
+        vmptrld(n->vmcs02_pa);
+    vmcs02_get_rare(v);
+    if (!n->in_l2)
+        vmptrld(n->vmcs01_pa);
+    n->guest_stale = false;
+}
+
+void nested_vmcs12_sync(struct vcpu *v, uint64_t enc)
+{
+    struct vcpu_nested *n = &v->nested;
+    if (n->shadow_live)
+        shadow_to_vmcs12(v);
+    if (n->guest_stale && vmcs_enc_type(enc) == VMCS_T_GUEST)
+        nested_sync_guest(v);
+}
+
+void nested_vmcs12_written(struct vcpu *v, uint32_t enc)
+{
+    struct vcpu_nested *n = &v->nested;
+    uint32_t full = enc & ~1u;
+    if (!vmcs02_field_is_hot(full))
+        n->rare_dirty = true;
+    if (n->shadow_live && shadow_field(full))
+        shadow_put(v, full, vmcs12_get(n->vmcs12, full));
+}
+
+void nested_vmcs12_release(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    nested_sync_guest(v);
+    if (n->shadow_live)
+        shadow_to_vmcs12(v);
+    n->vmcs02_of = 0;       /* L1 may edit the region before loading it again */
+}
+
+/* ---- accounting ------------------------------------------------------------ */
+
+void nested_account(struct vcpu *v, unsigned reason, uint64_t t_entry, uint64_t t_exit,
+                    uint64_t t_prev_exit)
+{
+    struct nested_acct *a = &v->nested.acct;
+    /* L0's time from the previous exit to this run's entry. */
+    if (a->charge)
+        a->row[a->charge - 1].l0_cycles += t_entry - t_prev_exit;
+    a->charge = 0;
+    if (v->nested.in_l2) {
+        a->open = 0;            /* L2 ran again: the episode is over */
+        if (reason < NESTED_ACCT_REASONS) {
+            a->row[reason].l2_exits++;
+            a->row[reason].l0_exits++;
+            a->charge = reason + 1;
+        }
+    } else if (a->open) {
+        a->row[a->open - 1].l0_exits++;
+        a->row[a->open - 1].l1_cycles += t_exit - t_entry;
+        a->charge = a->open;
+    }
+}

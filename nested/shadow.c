@@ -1,0 +1,180 @@
+/* VMCS shadowing for L1 (SDM 25.10, 26.10): L1's VMREAD/VMWRITE of the
+ * hot fields (vmcs02.c: the ones every L2 exit and entry touches) go to a
+ * shadow VMCS without a VM exit.  L0 copies those fields between vmcs12
+ * and the shadow VMCS at the points where either side needs them: into the
+ * shadow when a vmcs12 becomes current and after every exit to L1; out of
+ * it before an emulated VM entry, before an emulated VMREAD/VMWRITE and
+ * before vmcs12 goes back to L1's memory.  The domain option
+ * `vmcs_shadowing=0` turns it off (every VMREAD/VMWRITE exits) so the
+ * difference can be measured. */
+#include "nested_internal.h"
+#include "console.h"
+#include "domain.h"
+#include "pmm.h"
+#include "vmx.h"
+#include "x86.h"
+
+/* Read-write for L1 through the shadow. */
+static const uint16_t rw_fields[] = {
+    VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_RFLAGS, VMCS_GUEST_CR0, VMCS_GUEST_CR3,
+    VMCS_GUEST_CR4, VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE,
+    VMCS_GUEST_PENDING_DBG, VMCS_CR0_READ_SHADOW, VMCS_CR4_READ_SHADOW,
+    VMCS_ENTRY_INTR_INFO, VMCS_ENTRY_EXCEPTION_ERROR, VMCS_ENTRY_INSTR_LEN,
+    VMCS_PREEMPTION_TIMER,
+};
+/* Exit information: written by L0 at every exit to L1. */
+static const uint16_t ro_fields[] = {
+    VMCS_INSTR_ERROR, VMCS_EXIT_REASON, VMCS_EXIT_QUALIFICATION, VMCS_GUEST_LINEAR_ADDR,
+    VMCS_GUEST_PHYSICAL_ADDR, VMCS_EXIT_INTR_INFO, VMCS_EXIT_INTR_ERROR,
+    VMCS_IDT_VECTORING_INFO, VMCS_IDT_VECTORING_ERROR, VMCS_EXIT_INSTR_LEN,
+    VMCS_EXIT_INSTR_INFO,
+};
+
+/* The fields that exist for L1 (features) and that the CPU lets L0 put in
+ * a shadow VMCS (read-only ones need IA32_VMX_MISC[29]). */
+static uint16_t live_rw[ARRAY_SIZE(rw_fields)], live_ro[ARRAY_SIZE(ro_fields)];
+static unsigned nr_rw, nr_ro;
+static bool lists_ready;
+
+static void build_lists(void)
+{
+    unsigned f = nested_caps_get()->fields;
+    for (unsigned i = 0; i < ARRAY_SIZE(rw_fields); i++)
+        if (vmcs12_lookup(rw_fields[i], f))
+            live_rw[nr_rw++] = rw_fields[i];
+    if (vmx_caps.misc & BIT(29))
+        for (unsigned i = 0; i < ARRAY_SIZE(ro_fields); i++)
+            if (vmcs12_lookup(ro_fields[i], f))
+                live_ro[nr_ro++] = ro_fields[i];
+    lists_ready = true;
+}
+
+bool shadow_field(uint32_t enc)
+{
+    if (!lists_ready)
+        build_lists();
+    for (unsigned i = 0; i < nr_rw; i++)
+        if (live_rw[i] == enc)
+            return true;
+    for (unsigned i = 0; i < nr_ro; i++)
+        if (live_ro[i] == enc)
+            return true;
+    return false;
+}
+
+bool shadow_enabled(const struct vcpu *v)
+{
+    return vmx_caps.has_vmcs_shadowing && !v->dom->cfg.no_vmcs_shadowing;
+}
+
+static void clear_bit(uint8_t *bm, uint32_t enc)
+{
+    bm[(enc & 0x7fff) / 8] &= (uint8_t)~(1u << (enc % 8));
+}
+
+static int alloc_shadow(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    if (!lists_ready)
+        build_lists();
+    n->shadow_pa = pmm_alloc_zeroed_page();
+    n->vmread_bitmap_pa = pmm_alloc_zeroed_page();
+    n->vmwrite_bitmap_pa = pmm_alloc_zeroed_page();
+    if (!n->shadow_pa || !n->vmread_bitmap_pa || !n->vmwrite_bitmap_pa)
+        return -1;
+    *(uint32_t *)phys_to_virt(n->shadow_pa) = vmx_caps.revision | BIT(31);
+    vmclear(n->shadow_pa);
+    uint8_t *rd = phys_to_virt(n->vmread_bitmap_pa), *wr = phys_to_virt(n->vmwrite_bitmap_pa);
+    memset(rd, 0xff, PAGE_SIZE);
+    memset(wr, 0xff, PAGE_SIZE);
+    for (unsigned i = 0; i < nr_rw; i++) {
+        clear_bit(rd, live_rw[i]);
+        clear_bit(wr, live_rw[i]);
+    }
+    for (unsigned i = 0; i < nr_ro; i++) {
+        clear_bit(rd, live_ro[i]);
+        clear_bit(wr, live_ro[i]);      /* MISC[29]: L1 may write them too */
+    }
+    return 0;
+}
+
+void shadow_from_vmcs12(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    vmptrld(n->shadow_pa);
+    for (unsigned i = 0; i < nr_rw; i++)
+        vmwrite(live_rw[i], vmcs12_get(n->vmcs12, live_rw[i]));
+    for (unsigned i = 0; i < nr_ro; i++)
+        vmwrite(live_ro[i], vmcs12_get(n->vmcs12, live_ro[i]));
+    vmptrld(v->vmcs_pa);
+}
+
+void shadow_put(struct vcpu *v, uint32_t enc, uint64_t val)
+{
+    vmptrld(v->nested.shadow_pa);
+    vmwrite(enc, val);
+    vmptrld(v->vmcs_pa);
+}
+
+void shadow_to_vmcs12(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    vmptrld(n->shadow_pa);
+    for (unsigned i = 0; i < nr_rw; i++)
+        vmcs12_set(n->vmcs12, live_rw[i], vmread(live_rw[i]));
+    /* L1 may VMWRITE exit information too (MISC[29]). */
+    for (unsigned i = 0; i < nr_ro; i++)
+        vmcs12_set(n->vmcs12, live_ro[i], vmread(live_ro[i]));
+    vmptrld(v->vmcs_pa);
+}
+
+void shadow_attach(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    bool on = shadow_enabled(v) && n->have_current &&
+              !(vmcs12_header(n->vmcs12, VMCS12_OFF_REVISION) & VMCS12_SHADOW_INDICATOR);
+    if (on && !n->shadow_pa && alloc_shadow(v)) {
+        hv_err("d%u: out of memory for VMCS shadowing; VMREAD/VMWRITE will exit", v->dom->id);
+        on = false;
+    }
+    uint64_t proc2 = vmread(VMCS_PROC_CONTROLS2);
+    if (on) {
+        shadow_from_vmcs12(v);
+        vmwrite(VMCS_VMREAD_BITMAP, n->vmread_bitmap_pa);
+        vmwrite(VMCS_VMWRITE_BITMAP, n->vmwrite_bitmap_pa);
+        vmwrite(VMCS_LINK_POINTER, n->shadow_pa);
+        vmwrite(VMCS_PROC_CONTROLS2, proc2 | PROC2_VMCS_SHADOWING);
+    } else {
+        vmwrite(VMCS_LINK_POINTER, ~0ull);
+        vmwrite(VMCS_PROC_CONTROLS2, proc2 & ~(uint64_t)PROC2_VMCS_SHADOWING);
+    }
+    n->shadow_live = on;
+}
+
+void nested_vcpu_destroy(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    if (n->in_l2) {             /* the vCPU's own VMCS is vmcs01 */
+        v->vmcs_pa = n->vmcs01_pa;
+        n->in_l2 = false;
+    }
+    uint64_t *pages[] = { &n->shadow_pa, &n->vmread_bitmap_pa, &n->vmwrite_bitmap_pa, &n->vmcs02_pa };
+    for (unsigned i = 0; i < ARRAY_SIZE(pages); i++) {
+        if (*pages[i]) {
+            if (pages[i] == &n->shadow_pa || pages[i] == &n->vmcs02_pa)
+                vmclear(*pages[i]);
+            pmm_free(*pages[i], 1);
+            *pages[i] = 0;
+        }
+    }
+}
+
+void nested_domain_destroy(struct domain *d)
+{
+    for (unsigned i = 0; i < EPT02_CACHE; i++) {
+        struct ept02_slot *s = &d->nested.ept02[i];
+        if (s->used)
+            ept_destroy(&s->ept);
+        s->used = false;
+    }
+}

@@ -1,0 +1,255 @@
+/* vmcs02: the VMCS L0 runs L2 on, built from vmcs12 and L0's own needs.
+ *
+ * Fields are split by how often they change (as KVM's nested VMX does):
+ *   hot  - guest RIP, RSP, RFLAGS, CR0/CR3/CR4, interruptibility, activity,
+ *          pending debug exceptions, event injection: copied at every
+ *          emulated VM entry and saved at every exit reflected to L1;
+ *   rare - controls, the rest of the guest state: copied only when vmcs02
+ *          was prepared from another vmcs12 or L1 VMWRITEs one of them;
+ *          saved back to vmcs12 lazily, when L1 reads or writes one of them
+ *          or vmcs12 goes back to L1's memory (n->guest_stale).
+ * L0's host state is written once when vmcs02 is created. */
+#include "nested_internal.h"
+#include "domain.h"
+#include "vmcs.h"
+#include "vmx.h"
+#include "x86.h"
+
+#define G(enc) vmcs12_get(n->vmcs12, (enc))
+
+/* Guest-state fields copied verbatim both ways (rare). */
+static const uint16_t rare_guest[] = {
+    VMCS_GUEST_ES_SEL, VMCS_GUEST_CS_SEL, VMCS_GUEST_SS_SEL, VMCS_GUEST_DS_SEL,
+    VMCS_GUEST_FS_SEL, VMCS_GUEST_GS_SEL, VMCS_GUEST_LDTR_SEL, VMCS_GUEST_TR_SEL,
+    VMCS_GUEST_ES_LIMIT, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_DS_LIMIT,
+    VMCS_GUEST_FS_LIMIT, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_TR_LIMIT,
+    VMCS_GUEST_GDTR_LIMIT, VMCS_GUEST_IDTR_LIMIT,
+    VMCS_GUEST_ES_AR, VMCS_GUEST_CS_AR, VMCS_GUEST_SS_AR, VMCS_GUEST_DS_AR,
+    VMCS_GUEST_FS_AR, VMCS_GUEST_GS_AR, VMCS_GUEST_LDTR_AR, VMCS_GUEST_TR_AR,
+    VMCS_GUEST_SYSENTER_CS,
+    VMCS_GUEST_ES_BASE, VMCS_GUEST_CS_BASE, VMCS_GUEST_SS_BASE, VMCS_GUEST_DS_BASE,
+    VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_TR_BASE,
+    VMCS_GUEST_GDTR_BASE, VMCS_GUEST_IDTR_BASE,
+    VMCS_GUEST_SYSENTER_ESP, VMCS_GUEST_SYSENTER_EIP,
+};
+
+/* Hot guest fields copied verbatim both ways. */
+static const uint16_t hot_guest[] = {
+    VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_RFLAGS, VMCS_GUEST_CR3,
+    VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG,
+};
+
+static bool is_in(const uint16_t *list, unsigned nr, uint32_t enc)
+{
+    for (unsigned i = 0; i < nr; i++)
+        if (list[i] == enc)
+            return true;
+    return false;
+}
+
+bool vmcs02_field_is_hot(uint32_t enc)
+{
+    switch (enc) {
+    case VMCS_GUEST_CR0: case VMCS_GUEST_CR4: case VMCS_CR0_READ_SHADOW:
+    case VMCS_CR4_READ_SHADOW: case VMCS_ENTRY_INTR_INFO: case VMCS_ENTRY_EXCEPTION_ERROR:
+    case VMCS_ENTRY_INSTR_LEN: case VMCS_PREEMPTION_TIMER:
+        return true;
+    }
+    /* Exit information is L0's output, never an input of vmcs02. */
+    return vmcs_enc_type(enc) == VMCS_T_EXIT_INFO || is_in(hot_guest, ARRAY_SIZE(hot_guest), enc);
+}
+
+bool vmcs02_field_is_guest(uint32_t enc)
+{
+    return vmcs_enc_type(enc) == VMCS_T_GUEST;
+}
+
+static uint32_t proc12(const struct vcpu_nested *n) { return (uint32_t)G(VMCS_PROC_CONTROLS); }
+
+uint32_t vmcs12_proc2(const struct vcpu_nested *n)
+{
+    return (proc12(n) & PROC_ACTIVATE_SECONDARY) ? (uint32_t)G(VMCS_PROC_CONTROLS2) : 0;
+}
+
+/* ---- CR0 / CR4: L1's view of L2's registers is vmcs12's guest field ---- */
+
+static uint64_t cr0_fixed0_l2(const struct vcpu_nested *n)
+{
+    uint64_t f = vmx_caps.cr0_fixed0;
+    if (vmcs12_proc2(n) & PROC2_UNRESTRICTED_GUEST)
+        f &= ~(uint64_t)(CR0_PE | CR0_PG);
+    return f;
+}
+
+static void put_cr0(const struct vcpu_nested *n)
+{
+    uint64_t cr0 = G(VMCS_GUEST_CR0), mask = G(VMCS_CR0_GUEST_HOST_MASK);
+    vmwrite(VMCS_GUEST_CR0, (cr0 | cr0_fixed0_l2(n)) & vmx_caps.cr0_fixed1);
+    /* L1's bits read L1's shadow; L0's own bits read L1's view of L2. */
+    vmwrite(VMCS_CR0_READ_SHADOW, (G(VMCS_CR0_READ_SHADOW) & mask) | (cr0 & ~mask));
+}
+
+static void put_cr4(const struct vcpu_nested *n)
+{
+    uint64_t cr4 = G(VMCS_GUEST_CR4), mask = G(VMCS_CR4_GUEST_HOST_MASK);
+    vmwrite(VMCS_GUEST_CR4, (cr4 | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
+    vmwrite(VMCS_CR4_READ_SHADOW, (G(VMCS_CR4_READ_SHADOW) & mask) | (cr4 & ~mask));
+}
+
+void vmcs02_put_crs(struct vcpu_nested *n)
+{
+    put_cr0(n);
+    put_cr4(n);
+}
+
+/* L1's view of L2's CR0/CR4 from vmcs02: the real register, except for
+ * bits only L0 traps, whose L2 value is in vmcs02's read shadow. */
+static uint64_t get_cr(uint32_t real, uint32_t shadow, uint64_t l0_bits, uint64_t mask12)
+{
+    uint64_t l0_only = l0_bits & ~mask12;
+    return (vmread(real) & ~l0_only) | (vmread(shadow) & l0_only);
+}
+
+uint64_t vmcs02_l2_cr(struct vcpu_nested *n, unsigned cr)
+{
+    if (cr == 0)
+        return get_cr(VMCS_GUEST_CR0, VMCS_CR0_READ_SHADOW, HV_CR0_OWNED, G(VMCS_CR0_GUEST_HOST_MASK));
+    return get_cr(VMCS_GUEST_CR4, VMCS_CR4_READ_SHADOW, HV_CR4_OWNED, G(VMCS_CR4_GUEST_HOST_MASK));
+}
+
+/* ---- rare fields ---------------------------------------------------------- */
+
+static void put_controls(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    uint32_t p2_12 = vmcs12_proc2(n);
+    const uint32_t p2_from_l1 = PROC2_DESC_TABLE_EXITING | PROC2_ENABLE_RDTSCP |
+        PROC2_WBINVD_EXITING | PROC2_UNRESTRICTED_GUEST | PROC2_PAUSE_LOOP_EXITING |
+        PROC2_RDRAND_EXITING | PROC2_ENABLE_INVPCID | PROC2_ENABLE_VMFUNC | PROC2_RDSEED_EXITING;
+
+    vmwrite(VMCS_PIN_CONTROLS, (G(VMCS_PIN_CONTROLS) | vmx_caps.pin) & ~(uint64_t)0);
+    /* Every port and MSR exits to L0, which decides from L1's bitmaps
+     * (read live, as the CPU does) whether the exit is L1's. */
+    uint32_t proc = (proc12(n) | vmx_caps.proc | PROC_UNCOND_IO_EXITING | PROC_ACTIVATE_SECONDARY) &
+                    ~(uint32_t)(PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS);
+    vmwrite(VMCS_PROC_CONTROLS, proc);
+    vmwrite(VMCS_PROC_CONTROLS2, (p2_12 & p2_from_l1) | PROC2_ENABLE_EPT | PROC2_ENABLE_VPID |
+                                 (vmx_caps.proc2 & PROC2_UNRESTRICTED_GUEST & p2_12));
+    if (p2_12 & PROC2_ENABLE_VMFUNC)
+        vmwrite(VMCS_VMFUNC_CONTROLS, 0);      /* none offered: VMFUNC exits */
+    if (p2_12 & PROC2_PAUSE_LOOP_EXITING) {
+        vmwrite(VMCS_PLE_GAP, G(VMCS_PLE_GAP));
+        vmwrite(VMCS_PLE_WINDOW, G(VMCS_PLE_WINDOW));
+    }
+    vmwrite(VMCS_EXIT_CONTROLS, vmx_caps.exit);
+    vmwrite(VMCS_EXCEPTION_BITMAP, G(VMCS_EXCEPTION_BITMAP) | BIT(X86_EXC_MC));
+    vmwrite(VMCS_PF_ERROR_MASK, G(VMCS_PF_ERROR_MASK));
+    vmwrite(VMCS_PF_ERROR_MATCH, G(VMCS_PF_ERROR_MATCH));
+    uint64_t nr_targets = G(VMCS_CR3_TARGET_COUNT);
+    vmwrite(VMCS_CR3_TARGET_COUNT, nr_targets);
+    for (unsigned i = 0; i < nr_targets && i < 4; i++)
+        vmwrite(VMCS_CR3_TARGET0 + 2 * i, G(VMCS_CR3_TARGET0 + 2 * i));
+    vmwrite(VMCS_CR0_GUEST_HOST_MASK, G(VMCS_CR0_GUEST_HOST_MASK) | HV_CR0_OWNED);
+    vmwrite(VMCS_CR4_GUEST_HOST_MASK, G(VMCS_CR4_GUEST_HOST_MASK) | HV_CR4_OWNED);
+    vmwrite(VMCS_TSC_OFFSET, (proc12(n) & PROC_USE_TSC_OFFSETTING) ? G(VMCS_TSC_OFFSET) : 0);
+    vmwrite(VMCS_VPID, n->vpid02);
+}
+
+/* Guest state that is not a plain copy: EFER, PAT, debug state follow the
+ * vmcs12 entry controls; without "load X" L2 starts with L1's value
+ * (SDM 27.3.2.1), which L0 holds in vmcs01 (read before vmcs02 was made
+ * current, in `l1`). */
+static void put_guest_msrs(struct vcpu_nested *n, const struct l1_regs *l1)
+{
+    uint32_t entry = (uint32_t)G(VMCS_ENTRY_CONTROLS);
+    bool ia32e = entry & ENTRY_IA32E_MODE_GUEST;
+    uint64_t efer;
+    if (entry & ENTRY_LOAD_IA32_EFER) {
+        efer = G(VMCS_GUEST_IA32_EFER);
+    } else {
+        efer = l1->efer & ~(uint64_t)(EFER_LMA | EFER_LME);
+        if (ia32e)
+            efer |= EFER_LMA | EFER_LME;
+    }
+    vmwrite(VMCS_GUEST_IA32_EFER, efer);
+    vmwrite(VMCS_GUEST_IA32_PAT, (entry & ENTRY_LOAD_IA32_PAT) ? G(VMCS_GUEST_IA32_PAT) : l1->pat);
+    bool dbg = entry & ENTRY_LOAD_DEBUG_CONTROLS;
+    vmwrite(VMCS_GUEST_DR7, dbg ? G(VMCS_GUEST_DR7) : l1->dr7);
+    vmwrite(VMCS_GUEST_IA32_DEBUGCTL, dbg ? G(VMCS_GUEST_IA32_DEBUGCTL) : l1->debugctl);
+    vmwrite(VMCS_ENTRY_CONTROLS, (vmx_caps.entry & ~(uint32_t)ENTRY_IA32E_MODE_GUEST) |
+                                 (ia32e ? ENTRY_IA32E_MODE_GUEST : 0));
+    if (vmcs12_proc2(n) & PROC2_ENABLE_EPT)
+        for (unsigned i = 0; i < 4; i++)
+            vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, G(VMCS_GUEST_PDPTE0 + 2 * i));
+}
+
+void vmcs02_put_rare(struct vcpu *v, const struct l1_regs *l1)
+{
+    struct vcpu_nested *n = &v->nested;
+    put_controls(v);
+    for (unsigned i = 0; i < ARRAY_SIZE(rare_guest); i++)
+        vmwrite(rare_guest[i], G(rare_guest[i]));
+    put_guest_msrs(n, l1);
+    vmwrite(VMCS_LINK_POINTER, ~0ull);
+    n->vmcs02_of = n->current_ptr;
+    n->rare_dirty = false;
+}
+
+void vmcs02_put_hot(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    for (unsigned i = 0; i < ARRAY_SIZE(hot_guest); i++)
+        vmwrite(hot_guest[i], G(hot_guest[i]));
+    vmcs02_put_crs(n);
+    vmwrite(VMCS_ENTRY_INTR_INFO, G(VMCS_ENTRY_INTR_INFO));
+    vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, G(VMCS_ENTRY_EXCEPTION_ERROR));
+    vmwrite(VMCS_ENTRY_INSTR_LEN, G(VMCS_ENTRY_INSTR_LEN));
+}
+
+/* ---- vmcs02 → vmcs12 (SDM 28.3, saving guest state) ------------------------- */
+
+void vmcs02_get_hot(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    uint8_t *v12 = n->vmcs12;
+    for (unsigned i = 0; i < ARRAY_SIZE(hot_guest); i++)
+        vmcs12_set(v12, hot_guest[i], vmread(hot_guest[i]));
+    vmcs12_set(v12, VMCS_GUEST_CR0, vmcs02_l2_cr(n, 0));
+    vmcs12_set(v12, VMCS_GUEST_CR4, vmcs02_l2_cr(n, 4));
+    /* 28.3: the entry's event injection is consumed (valid bit cleared). */
+    vmcs12_set(v12, VMCS_ENTRY_INTR_INFO, G(VMCS_ENTRY_INTR_INFO) & ~(uint64_t)INTR_INFO_VALID);
+    n->guest_stale = true;
+}
+
+/* The rare guest fields, when vmcs12 must be exact (vmcs02 current). */
+void vmcs02_get_rare(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    uint8_t *v12 = n->vmcs12;
+    for (unsigned i = 0; i < ARRAY_SIZE(rare_guest); i++)
+        vmcs12_set(v12, rare_guest[i], vmread(rare_guest[i]));
+    uint32_t exit = (uint32_t)G(VMCS_EXIT_CONTROLS);
+    uint64_t efer = vmread(VMCS_GUEST_IA32_EFER);
+    if (exit & EXIT_SAVE_DEBUG_CONTROLS) {
+        vmcs12_set(v12, VMCS_GUEST_DR7, vmread(VMCS_GUEST_DR7));
+        vmcs12_set(v12, VMCS_GUEST_IA32_DEBUGCTL, vmread(VMCS_GUEST_IA32_DEBUGCTL));
+    }
+    if (exit & EXIT_SAVE_IA32_PAT)
+        vmcs12_set(v12, VMCS_GUEST_IA32_PAT, vmread(VMCS_GUEST_IA32_PAT));
+    if (exit & EXIT_SAVE_IA32_EFER)
+        vmcs12_set(v12, VMCS_GUEST_IA32_EFER, efer);
+    /* 28.2: "IA-32e mode guest" takes EFER.LMA. */
+    uint64_t entry = G(VMCS_ENTRY_CONTROLS) & ~(uint64_t)ENTRY_IA32E_MODE_GUEST;
+    vmcs12_set(v12, VMCS_ENTRY_CONTROLS, entry | ((efer & EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0));
+    if (vmcs12_proc2(n) & PROC2_ENABLE_EPT)
+        for (unsigned i = 0; i < 4; i++)
+            vmcs12_set(v12, VMCS_GUEST_PDPTE0 + 2 * i, vmread(VMCS_GUEST_PDPTE0 + 2 * i));
+}
+
+/* The preemption timer value, for "save VMX-preemption timer value". */
+void vmcs02_get_timer(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    if (G(VMCS_EXIT_CONTROLS) & EXIT_SAVE_PREEMPTION_TIMER)
+        vmcs12_set(n->vmcs12, VMCS_PREEMPTION_TIMER, n->timer12_left);
+}
