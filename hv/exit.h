@@ -27,6 +27,11 @@ void exit_dispatch(struct vcpu *v, uint32_t full_reason);
 /* The handler for a basic reason, or NULL (unit-tested table). */
 exit_handler_t exit_handler_for(unsigned reason);
 
+/* The MSRs the hv emulates for a guest (current VMCS), as RDMSR/WRMSR
+ * would see them: false for #GP. */
+bool hv_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
+bool hv_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
+
 /* Handlers, one file per concern. */
 void handle_cpuid(struct vcpu *v);
 void handle_io(struct vcpu *v);

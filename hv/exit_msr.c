@@ -84,12 +84,23 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
     }
 }
 
+bool hv_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+    enum nested_msr nm = nested_rdmsr(v, msr, val);
+    return nm == NESTED_MSR_OK || (nm == NESTED_MSR_NOT_MINE && read_msr(v, msr, val));
+}
+
+bool hv_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+    enum nested_msr nm = nested_wrmsr(v, msr, val);
+    return nm == NESTED_MSR_OK || (nm == NESTED_MSR_NOT_MINE && write_msr(v, msr, val));
+}
+
 void handle_rdmsr(struct vcpu *v)
 {
     uint32_t msr = (uint32_t)v->regs.gpr[R_CX];
     uint64_t val;
-    enum nested_msr nm = nested_rdmsr(v, msr, &val);
-    if (nm == NESTED_MSR_GP || (nm == NESTED_MSR_NOT_MINE && !read_msr(v, msr, &val))) {
+    if (!hv_msr_read(v, msr, &val)) {
         hv_debug("d%u: RDMSR %#x -> #GP", v->dom->id, msr);
         vcpu_inject_gp0(v);
         return;
@@ -103,8 +114,7 @@ void handle_wrmsr(struct vcpu *v)
 {
     uint32_t msr = (uint32_t)v->regs.gpr[R_CX];
     uint64_t val = (v->regs.gpr[R_DX] << 32) | (uint32_t)v->regs.gpr[R_AX];
-    enum nested_msr nm = nested_wrmsr(v, msr, val);
-    if (nm == NESTED_MSR_GP || (nm == NESTED_MSR_NOT_MINE && !write_msr(v, msr, val))) {
+    if (!hv_msr_write(v, msr, val)) {
         hv_debug("d%u: WRMSR %#x <- %#lx -> #GP", v->dom->id, msr, val);
         vcpu_inject_gp0(v);
         return;

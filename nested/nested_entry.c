@@ -78,14 +78,6 @@ static bool run_checks(struct vcpu *v, bool launch)
             return false;
         }
     }
-    if (G(VMCS_ENTRY_MSR_LOAD_COUNT)) {
-        /* SDM 27.4: loading MSRs on entry.  Not emulated: the entry fails
-         * on the first entry (exit reason 34, qualification 1) — an
-         * architectural outcome, documented in docs/NESTED.md. */
-        hv_debug("d%u: VM entry: VM-entry MSR-load list not supported", v->dom->id);
-        entry_failure(v, 34, 1);
-        return false;
-    }
     return true;
 }
 
@@ -136,6 +128,18 @@ void nested_vm_entry(struct vcpu *v, bool launch)
         vmcs02_put_rare(v, &l1);
     vmcs02_put_hot(v);
     vmwrite(VMCS_EPT_POINTER, eptp);
+    if (G(VMCS_ENTRY_MSR_LOAD_COUNT)) {
+        /* SDM 27.4: after the guest state; a failure is an entry failure
+         * (reason 34, the entry's number).  The loads change vmcs02
+         * fields vmcs12 does not hold: prepare them again next time. */
+        n->rare_dirty = true;
+        unsigned bad = nested_entry_msr_load(v);
+        if (bad) {
+            vmptrld(v->vmcs_pa);
+            entry_failure(v, 34, bad);
+            return;
+        }
+    }
     arm_timer(v, l0_left);
     /* Without VPID12 every entry flushes L2's linear translations (SDM
      * 28.3.3.3); with it, INVVPID from L1 does. */

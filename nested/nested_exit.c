@@ -104,8 +104,12 @@ void nested_leave_l2(struct vcpu *v)
     struct vcpu_nested *n = &v->nested;
     vmcs02_get_hot(v);
     vmcs02_get_timer(v);
+    if (G(VMCS_EXIT_MSR_STORE_COUNT) && !nested_exit_msr_store(v))
+        return;
     switch_to_l1(v);
     nested_load_host_state(v);
+    if (G(VMCS_EXIT_MSR_LOAD_COUNT) && !nested_exit_msr_load(v))
+        return;
     if (n->shadow_live)
         shadow_from_vmcs12(v);
 }
@@ -199,48 +203,6 @@ static void l2_mov_to_cr(struct vcpu *v, unsigned cr, uint64_t val)
     vcpu_skip_instruction(v);
 }
 
-/* MSRs L0 passes through to L1 (domain.c): for L2 they are L1's real
- * registers, VMCS-switched ones in vmcs02. */
-static bool l2_passthrough_msr(struct vcpu *v, uint32_t msr, bool write)
-{
-    uint32_t field;
-    switch (msr) {
-    case MSR_IA32_FS_BASE:      field = VMCS_GUEST_FS_BASE; break;
-    case MSR_IA32_GS_BASE:      field = VMCS_GUEST_GS_BASE; break;
-    case MSR_IA32_SYSENTER_CS:  field = VMCS_GUEST_SYSENTER_CS; break;
-    case MSR_IA32_SYSENTER_ESP: field = VMCS_GUEST_SYSENTER_ESP; break;
-    case MSR_IA32_SYSENTER_EIP: field = VMCS_GUEST_SYSENTER_EIP; break;
-    case MSR_IA32_KERNEL_GS_BASE: case MSR_IA32_STAR: case MSR_IA32_LSTAR:
-    case MSR_IA32_CSTAR: case MSR_IA32_FMASK: case MSR_IA32_TSC_AUX:
-        field = 0; break;
-    default:
-        return false;
-    }
-    uint64_t val = (v->regs.gpr[R_DX] << 32) | (uint32_t)v->regs.gpr[R_AX];
-    if (write) {
-        bool addr = msr != MSR_IA32_SYSENTER_CS && msr != MSR_IA32_STAR &&
-                    msr != MSR_IA32_FMASK && msr != MSR_IA32_TSC_AUX;
-        if (addr && (uint64_t)((int64_t)(val << 16) >> 16) != val) {
-            vcpu_inject_gp0(v);
-            return true;
-        }
-        if (msr == MSR_IA32_TSC_AUX && (val >> 32)) {
-            vcpu_inject_gp0(v);
-            return true;
-        }
-        if (field)
-            vmwrite(field, val);
-        else
-            wrmsr(msr, val);
-    } else {
-        val = field ? vmread(field) : rdmsr(msr);
-        v->regs.gpr[R_AX] = (uint32_t)val;
-        v->regs.gpr[R_DX] = val >> 32;
-    }
-    vcpu_skip_instruction(v);
-    return true;
-}
-
 /* An exit L1 did not ask for: L0 handles it as it would for L1 itself
  * (the device, MSR or instruction is L1's as far as L2 can tell). */
 static void l0_handle(struct vcpu *v, uint32_t reason, uint64_t qual)
@@ -249,9 +211,26 @@ static void l0_handle(struct vcpu *v, uint32_t reason, uint64_t qual)
         l2_mov_to_cr(v, qual & 0xf, gpr(v, (qual >> 8) & 0xf));
         return;
     }
-    if ((reason == EXIT_RDMSR || reason == EXIT_WRMSR) &&
-        l2_passthrough_msr(v, (uint32_t)v->regs.gpr[R_CX], reason == EXIT_WRMSR))
+    if (reason == EXIT_HLT && (vmcs12_get(v->nested.vmcs12, VMCS_PIN_CONTROLS) & PIN_PREEMPTION_TIMER)) {
+        /* L1's timer can end the halt: L2 waits in the HLT activity
+         * state on the CPU, which the timer leaves with an exit. */
+        vcpu_skip_instruction(v);
+        vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
         return;
+    }
+    if (reason == EXIT_RDMSR || reason == EXIT_WRMSR) {
+        uint64_t val = (v->regs.gpr[R_DX] << 32) | (uint32_t)v->regs.gpr[R_AX];
+        if (!nested_msr(v, (uint32_t)v->regs.gpr[R_CX], reason == EXIT_WRMSR, &val)) {
+            vcpu_inject_gp0(v);
+            return;
+        }
+        if (reason == EXIT_RDMSR) {
+            v->regs.gpr[R_AX] = (uint32_t)val;
+            v->regs.gpr[R_DX] = val >> 32;
+        }
+        vcpu_skip_instruction(v);
+        return;
+    }
     exit_handler_t h = exit_handler_for(reason);
     if (!h) {
         domain_crash(v->dom, "L2 exit %u that neither L0 nor L1 handles", reason);

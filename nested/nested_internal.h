@@ -64,6 +64,18 @@ void nested_vmcs12_written(struct vcpu *v, uint32_t enc);
 void nested_leave_l2(struct vcpu *v);
 void nested_load_host_state(struct vcpu *v);
 
+/* ---- MSRs (msr_lists.c) ---- */
+
+/* RDMSR/WRMSR semantics at CPL 0 for the current VMCS's guest: false
+ * for #GP. */
+bool nested_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val);
+/* The VM-entry MSR-load list (vmcs02 current): 0, or the 1-based number
+ * of the entry that failed. */
+unsigned nested_entry_msr_load(struct vcpu *v);
+/* The VM-exit lists; false after a VMX abort (the domain is ended). */
+bool nested_exit_msr_store(struct vcpu *v);
+bool nested_exit_msr_load(struct vcpu *v);
+
 /* ---- EPT02 (ept02.c) ---- */
 
 /* The EPTP vmcs02 uses for the current vmcs12: EPT02 for its EPTP12, or
