@@ -32,6 +32,26 @@ static void jstring(struct jbuf *b, const char *s)
     jprintf(b, "\"");
 }
 
+/* Exit amplification (nested/): per L2 exit reason, what it cost. */
+static void nested_json(struct jbuf *b, const struct vcpu *v)
+{
+    const struct nested_acct *a = &v->nested.acct;
+    const struct dom_nested *dn = &v->dom->nested;
+    jprintf(b, ",\"nested\":{\"ept02_fills\":%lu,\"ept02_flushes\":%lu,\"l2_exits\":{",
+            dn->ept02_fills, dn->ept02_flushes);
+    bool first = true;
+    for (unsigned r = 0; r < NESTED_ACCT_REASONS; r++) {
+        const struct nested_acct_row *w = &a->row[r];
+        if (!w->l2_exits)
+            continue;
+        jprintf(b, "%s\"%s\":{\"count\":%lu,\"reflected\":%lu,\"l0_exits\":%lu,"
+                "\"l0_cycles\":%lu,\"l1_cycles\":%lu}", first ? "" : ",", exit_reason_name(r),
+                w->l2_exits, w->reflected, w->l0_exits, w->l0_cycles, w->l1_cycles);
+        first = false;
+    }
+    jprintf(b, "}}");
+}
+
 static void vcpu_json(struct jbuf *b, const struct vcpu *v)
 {
     uint64_t total = 0, cycles = 0;
@@ -49,12 +69,15 @@ static void vcpu_json(struct jbuf *b, const struct vcpu *v)
                 exit_reason_name(r), v->exits[r].count, v->exits[r].cycles);
         first = false;
     }
-    jprintf(b, "}}");
+    jprintf(b, "}");
+    if (v->dom->cfg.nested)
+        nested_json(b, v);
+    jprintf(b, "}");
 }
 
 void stats_print_domain(const struct domain *d)
 {
-    static char buf[8192];
+    static char buf[16384];
     struct jbuf b = { buf, sizeof(buf), 0 };
     char result[200];
 

@@ -22,6 +22,7 @@
  * table is never freed while the domain lives, so an EPTP02 in a vmcs02 is
  * always valid.  docs/NESTED.md, "EPT02". */
 #include "nested_internal.h"
+#include "vmcs12_index.h"
 #include "ept12.h"
 #include "console.h"
 #include "domain.h"
@@ -29,7 +30,7 @@
 #include "vmx.h"
 #include "x86.h"
 
-#define G(enc) vmcs12_get(n->vmcs12, (enc))
+#define G(enc) V12(n->vmcs12, (enc))
 #define EPTP12_NONE ~0ull       /* key of the identity EPT02 (vmcs12 without EPT) */
 
 #define EPTQ_READ       BIT(0)

@@ -2,6 +2,7 @@
  * Pure; unit-tested. */
 #include "exit_reflect.h"
 #include "vmcs12.h"
+#include "vmcs12_index.h"
 #include "vmcs_fields.h"
 
 /* Basic exit reasons used here (SDM Appendix C). */
@@ -13,12 +14,12 @@ enum {
     R_RDRAND = 57, R_INVPCID = 58, R_RDSEED = 61,
 };
 
-static uint32_t proc(const uint8_t *v12) { return (uint32_t)vmcs12_get(v12, VMCS_PROC_CONTROLS); }
+static uint32_t proc(const uint8_t *v12) { return (uint32_t)V12(v12, VMCS_PROC_CONTROLS); }
 
 /* Secondary controls count only when activated (SDM 25.6.2). */
 static uint32_t proc2(const uint8_t *v12)
 {
-    return (proc(v12) & PROC_ACTIVATE_SECONDARY) ? (uint32_t)vmcs12_get(v12, VMCS_PROC_CONTROLS2) : 0;
+    return (proc(v12) & PROC_ACTIVATE_SECONDARY) ? (uint32_t)V12(v12, VMCS_PROC_CONTROLS2) : 0;
 }
 
 static bool read_bit(const struct l1_reader *rd, uint64_t base, uint64_t bit)
@@ -40,7 +41,7 @@ bool nested_io_exits(const uint8_t *v12, uint16_t port, unsigned size, const str
     if ((uint32_t)port + size - 1 > 0xffff)
         return true;
     for (uint32_t p = port; p < (uint32_t)port + size; p++) {
-        uint64_t base = vmcs12_get(v12, p < 0x8000 ? VMCS_IO_BITMAP_A : VMCS_IO_BITMAP_B);
+        uint64_t base = p < 0x8000 ? V12(v12, VMCS_IO_BITMAP_A) : V12(v12, VMCS_IO_BITMAP_B);
         if (read_bit(rd, base, p & 0x7fff))
             return true;
     }
@@ -62,7 +63,7 @@ bool nested_msr_exits(const uint8_t *v12, uint32_t msr, bool write, const struct
         return true;
     if (write)
         off += 2048;
-    return read_bit(rd, vmcs12_get(v12, VMCS_MSR_BITMAP), off * 8 + (msr & 0x1fff));
+    return read_bit(rd, V12(v12, VMCS_MSR_BITMAP), off * 8 + (msr & 0x1fff));
 }
 
 /* 26.1.3, control-register accesses; the qualification's layout is
@@ -70,20 +71,20 @@ bool nested_msr_exits(const uint8_t *v12, uint32_t msr, bool write, const struct
 bool nested_cr_exits(const uint8_t *v12, uint64_t qual, uint64_t source)
 {
     unsigned cr = qual & 0xf, type = (qual >> 4) & 3;
-    uint64_t mask0 = vmcs12_get(v12, VMCS_CR0_GUEST_HOST_MASK);
-    uint64_t shadow0 = vmcs12_get(v12, VMCS_CR0_READ_SHADOW);
+    uint64_t mask0 = V12(v12, VMCS_CR0_GUEST_HOST_MASK);
+    uint64_t shadow0 = V12(v12, VMCS_CR0_READ_SHADOW);
 
     switch (type) {
     case 0:     /* MOV to CR */
         if (cr == 0)
             return (source ^ shadow0) & mask0;
         if (cr == 4)
-            return (source ^ vmcs12_get(v12, VMCS_CR4_READ_SHADOW)) &
-                   vmcs12_get(v12, VMCS_CR4_GUEST_HOST_MASK);
+            return (source ^ V12(v12, VMCS_CR4_READ_SHADOW)) &
+                   V12(v12, VMCS_CR4_GUEST_HOST_MASK);
         if (cr == 3) {
             if (!(proc(v12) & PROC_CR3_LOAD_EXITING))
                 return false;
-            uint64_t n = vmcs12_get(v12, VMCS_CR3_TARGET_COUNT);
+            uint64_t n = V12(v12, VMCS_CR3_TARGET_COUNT);
             for (uint64_t i = 0; i < n && i < 4; i++)
                 if (vmcs12_get(v12, (uint32_t)(VMCS_CR3_TARGET0 + 2 * i)) == source)
                     return false;
@@ -115,12 +116,12 @@ bool nested_exception_exits(const uint8_t *v12, uint32_t intr_info, uint32_t err
 {
     unsigned type = (intr_info >> 8) & 7, vector = intr_info & 0xff;
     if (type == 2)
-        return vmcs12_get(v12, VMCS_PIN_CONTROLS) & PIN_NMI_EXITING;
-    bool in_bitmap = (vmcs12_get(v12, VMCS_EXCEPTION_BITMAP) >> (vector & 31)) & 1;
+        return V12(v12, VMCS_PIN_CONTROLS) & PIN_NMI_EXITING;
+    bool in_bitmap = (V12(v12, VMCS_EXCEPTION_BITMAP) >> (vector & 31)) & 1;
     if (vector != 14)
         return in_bitmap;
-    uint32_t mask = (uint32_t)vmcs12_get(v12, VMCS_PF_ERROR_MASK);
-    uint32_t match = (uint32_t)vmcs12_get(v12, VMCS_PF_ERROR_MATCH);
+    uint32_t mask = (uint32_t)V12(v12, VMCS_PF_ERROR_MASK);
+    uint32_t match = (uint32_t)V12(v12, VMCS_PF_ERROR_MATCH);
     return ((error & mask) == match) == in_bitmap;
 }
 

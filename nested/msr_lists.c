@@ -5,13 +5,14 @@
  * (domain.c), kept in the VMCS (FS/GS base, SYSENTER) or in the CPU
  * (switched by the hv on vCPU switch); the rest L0 emulates (exit_msr.c). */
 #include "nested_internal.h"
+#include "vmcs12_index.h"
 #include "console.h"
 #include "domain.h"
 #include "exit.h"
 #include "vmx.h"
 #include "x86.h"
 
-#define G(enc) vmcs12_get(n->vmcs12, (enc))
+#define G(enc) V12(n->vmcs12, (enc))
 
 static bool canonical(uint64_t a) { return (uint64_t)((int64_t)(a << 16) >> 16) == a; }
 

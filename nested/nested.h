@@ -69,6 +69,7 @@ struct vcpu_nested {
     bool vmcs02_launched;
     bool vmcs01_launched;
     bool launching;                 /* the entry to L2 under way is a VMLAUNCH */
+    bool checked_lma;               /* L1's EFER.LMA when vmcs12 was last checked in full */
     uint64_t vmcs02_of;             /* vmcs12 whose rare fields vmcs02 holds (0: none) */
     bool rare_dirty;                /* vmcs12 rare fields changed since vmcs02 took them */
     bool guest_stale;               /* vmcs02 holds newer guest state than vmcs12 */

@@ -4,6 +4,7 @@
  * the guest-state checks (27.3.1, an entry-failure exit to L1), then
  * vmcs02 is brought up to date and the vCPU runs L2. */
 #include "nested_internal.h"
+#include "vmcs12_index.h"
 #include "vmentry_check.h"
 #include "console.h"
 #include "domain.h"
@@ -14,7 +15,7 @@
 #include "vmx.h"
 #include "x86.h"
 
-#define G(enc) vmcs12_get(n->vmcs12, (enc))
+#define G(enc) V12(n->vmcs12, (enc))
 
 static int vmcs02_alloc(struct vcpu *v)
 {
@@ -39,11 +40,25 @@ static int vmcs02_alloc(struct vcpu *v)
 static void entry_failure(struct vcpu *v, uint32_t reason, uint64_t qual)
 {
     struct vcpu_nested *n = &v->nested;
-    vmcs12_set(n->vmcs12, VMCS_EXIT_REASON, reason | BIT(31));
-    vmcs12_set(n->vmcs12, VMCS_EXIT_QUALIFICATION, qual);
+    G(VMCS_EXIT_REASON) = reason | BIT(31);
+    G(VMCS_EXIT_QUALIFICATION) = qual;
     nested_load_host_state(v);
     if (n->shadow_live)
         shadow_from_vmcs12(v);
+}
+
+/* The guest-state checks on fields L1 writes through the shadow VMCS that
+ * L0 adjusts before the CPU sees them (CR0/CR4 fixed bits) or that the CPU
+ * allows beyond what L1 is offered (activity states). */
+static bool hot_guest_ok(const struct nested_caps *c, const struct vcpu_nested *n)
+{
+    uint64_t cr0 = G(VMCS_GUEST_CR0), cr4 = G(VMCS_GUEST_CR4);
+    uint64_t f0 = nested_cap(c, MSR_VMX_CR0_FIXED0), f1 = nested_cap(c, MSR_VMX_CR0_FIXED1);
+    if (vmcs12_proc2(n) & PROC2_UNRESTRICTED_GUEST)
+        f0 &= ~(uint64_t)(CR0_PE | CR0_PG);
+    uint64_t g0 = nested_cap(c, MSR_VMX_CR4_FIXED0), g1 = nested_cap(c, MSR_VMX_CR4_FIXED1);
+    return (cr0 & f0) == f0 && !(cr0 & ~f1) && (cr4 & g0) == g0 && !(cr4 & ~g1) &&
+           G(VMCS_GUEST_ACTIVITY_STATE) <= ACTIVITY_HLT;
 }
 
 static bool run_checks(struct vcpu *v, bool launch)
@@ -51,11 +66,23 @@ static bool run_checks(struct vcpu *v, bool launch)
     struct vcpu_nested *n = &v->nested;
     const struct nested_caps *c = nested_caps_get();
     const char *why = NULL;
-    int err = vmentry_check_controls(c, n->vmcs12, &why);
-    if (!err)
-        err = vmentry_check_host(c, n->vmcs12, &why);
-    if (!err)
-        err = vmentry_check_host_lma(n->vmcs12, vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA, &why);
+    /* Controls and host state change only through VMWRITEs that exit
+     * (rare fields) or a new vmcs12: checked in full then; otherwise only
+     * the event injection, whose fields are shadowed.  L1's EFER.LMA
+     * (host address-space checks) changes only with L1's own exits. */
+    bool full = launch || n->rare_dirty || n->vmcs02_of != n->current_ptr ||
+                n->checked_lma != !!(vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA);
+    int err;
+    if (full) {
+        err = vmentry_check_controls(c, n->vmcs12, &why);
+        if (!err)
+            err = vmentry_check_host(c, n->vmcs12, &why);
+        n->checked_lma = !!(vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA);
+        if (!err)
+            err = vmentry_check_host_lma(n->vmcs12, n->checked_lma, &why);
+    } else {
+        err = vmentry_check_injection(c, n->vmcs12, &why);
+    }
     if (err) {
         hv_debug("d%u: VM entry: VMfailValid(%d): %s", v->dom->id, err, why);
         nested_vm_fail_valid(v, (uint32_t)err);
@@ -64,7 +91,11 @@ static bool run_checks(struct vcpu *v, bool launch)
     /* The guest checks in software when vmcs02 takes rare fields; the
      * hot ones L1 may change through the shadow VMCS are checked again by
      * the CPU on vmcs02, whose failure is reflected the same way. */
-    if (launch || n->rare_dirty || n->vmcs02_of != n->current_ptr) {
+    if (!full && !hot_guest_ok(c, n)) {
+        entry_failure(v, 33, 0);
+        return false;
+    }
+    if (full) {
         uint64_t qual = 0;
         int reason = vmentry_check_guest(c, n->vmcs12, &qual, &why);
         if (reason) {

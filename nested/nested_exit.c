@@ -4,6 +4,7 @@
  * information into vmcs12 (SDM 28.2), L2's state saved (28.3), vmcs12's
  * host state loaded into L1 (28.5). */
 #include "nested_internal.h"
+#include "vmcs12_index.h"
 #include "exit_reflect.h"
 #include "console.h"
 #include "domain.h"
@@ -14,7 +15,7 @@
 #include "vmx.h"
 #include "x86.h"
 
-#define G(enc) vmcs12_get(n->vmcs12, (enc))
+#define G(enc) V12(n->vmcs12, (enc))
 
 /* ---- leaving L2 ------------------------------------------------------------ */
 
@@ -122,9 +123,9 @@ static void save_exit_info(struct vcpu_nested *n, uint32_t reason)
         VMCS_EXIT_INTR_INFO, VMCS_EXIT_INTR_ERROR, VMCS_IDT_VECTORING_INFO,
         VMCS_IDT_VECTORING_ERROR, VMCS_EXIT_INSTR_LEN, VMCS_EXIT_INSTR_INFO,
     };
-    for (unsigned i = 0; i < ARRAY_SIZE(info); i++)
-        vmcs12_set(n->vmcs12, info[i], vmread(info[i]));
-    vmcs12_set(n->vmcs12, VMCS_EXIT_REASON, reason);
+    static struct vmcs12_list list = VMCS12_LIST(info);
+    vmcs12_list_get(&list, n->vmcs12);
+    G(VMCS_EXIT_REASON) = reason;
 }
 
 static void reflect(struct vcpu *v, uint32_t reason)
@@ -144,8 +145,8 @@ static void reflect_synthetic(struct vcpu *v, uint32_t reason, uint64_t qual, ui
 {
     struct vcpu_nested *n = &v->nested;
     save_exit_info(n, reason);
-    vmcs12_set(n->vmcs12, VMCS_EXIT_QUALIFICATION, qual);
-    vmcs12_set(n->vmcs12, VMCS_EXIT_INTR_INFO, intr_info);
+    G(VMCS_EXIT_QUALIFICATION) = qual;
+    G(VMCS_EXIT_INTR_INFO) = intr_info;
     n->acct.open = reason + 1;
     n->acct.row[reason].reflected++;
     nested_leave_l2(v);
@@ -263,8 +264,8 @@ void nested_l2_exit(struct vcpu *v, uint32_t full)
          * entry): L1's entry fails, launch state unchanged (SDM 27.8). */
         if (n->launching)
             vmcs12_set_header(n->vmcs12, VMCS12_OFF_LAUNCH, VMCS12_LAUNCH_CLEAR);
-        vmcs12_set(n->vmcs12, VMCS_EXIT_QUALIFICATION, vmread(VMCS_EXIT_QUALIFICATION));
-        vmcs12_set(n->vmcs12, VMCS_EXIT_REASON, full);
+        G(VMCS_EXIT_QUALIFICATION) = vmread(VMCS_EXIT_QUALIFICATION);
+        G(VMCS_EXIT_REASON) = full;
         n->in_l2 = false;
         n->vmcs02_launched = false;
         v->vmcs_pa = n->vmcs01_pa;

@@ -21,6 +21,23 @@ void nested_vm_succeed(struct vcpu *v);
 void nested_vm_fail_valid(struct vcpu *v, uint32_t err);
 void nested_vm_fail_invalid(struct vcpu *v);
 
+/* ---- field lists (vmcs02.c) ---- */
+
+/* A list of fields copied between vmcs12 and the current VMCS in a loop,
+ * with their vmcs12 offsets computed once (the copies run on every L2
+ * exit and entry). */
+#define VMCS12_LIST_MAX 48
+struct vmcs12_list {
+    const uint16_t *enc;
+    unsigned n;
+    bool ready;
+    uint16_t off[VMCS12_LIST_MAX];
+};
+#define VMCS12_LIST(arr) { (arr), ARRAY_SIZE(arr), false, { 0 } }
+/* vmcs12 → current VMCS, and back. */
+void vmcs12_list_put(struct vmcs12_list *l, const uint8_t *vmcs12);
+void vmcs12_list_get(struct vmcs12_list *l, uint8_t *vmcs12);
+
 /* ---- vmcs02 (vmcs02.c) ---- */
 
 /* L1's current values that L2 inherits when vmcs12 does not load its own

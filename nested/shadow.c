@@ -35,6 +35,7 @@ static const uint16_t ro_fields[] = {
 static uint16_t live_rw[ARRAY_SIZE(rw_fields)], live_ro[ARRAY_SIZE(ro_fields)];
 static unsigned nr_rw, nr_ro;
 static bool lists_ready;
+static struct vmcs12_list rw_list = { live_rw, 0, false, { 0 } }, ro_list = { live_ro, 0, false, { 0 } };
 
 static void build_lists(void)
 {
@@ -46,6 +47,8 @@ static void build_lists(void)
         for (unsigned i = 0; i < ARRAY_SIZE(ro_fields); i++)
             if (vmcs12_lookup(ro_fields[i], f))
                 live_ro[nr_ro++] = ro_fields[i];
+    rw_list.n = nr_rw;
+    ro_list.n = nr_ro;
     lists_ready = true;
 }
 
@@ -102,10 +105,8 @@ void shadow_from_vmcs12(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
     vmptrld(n->shadow_pa);
-    for (unsigned i = 0; i < nr_rw; i++)
-        vmwrite(live_rw[i], vmcs12_get(n->vmcs12, live_rw[i]));
-    for (unsigned i = 0; i < nr_ro; i++)
-        vmwrite(live_ro[i], vmcs12_get(n->vmcs12, live_ro[i]));
+    vmcs12_list_put(&rw_list, n->vmcs12);
+    vmcs12_list_put(&ro_list, n->vmcs12);
     vmptrld(v->vmcs_pa);
 }
 
@@ -120,11 +121,9 @@ void shadow_to_vmcs12(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
     vmptrld(n->shadow_pa);
-    for (unsigned i = 0; i < nr_rw; i++)
-        vmcs12_set(n->vmcs12, live_rw[i], vmread(live_rw[i]));
+    vmcs12_list_get(&rw_list, n->vmcs12);
     /* L1 may VMWRITE exit information too (MISC[29]). */
-    for (unsigned i = 0; i < nr_ro; i++)
-        vmcs12_set(n->vmcs12, live_ro[i], vmread(live_ro[i]));
+    vmcs12_list_get(&ro_list, n->vmcs12);
     vmptrld(v->vmcs_pa);
 }
 

@@ -10,12 +10,13 @@
  *          or vmcs12 goes back to L1's memory (n->guest_stale).
  * L0's host state is written once when vmcs02 is created. */
 #include "nested_internal.h"
+#include "vmcs12_index.h"
 #include "domain.h"
 #include "vmcs.h"
 #include "vmx.h"
 #include "x86.h"
 
-#define G(enc) vmcs12_get(n->vmcs12, (enc))
+#define G(enc) V12(n->vmcs12, (enc))
 
 /* Guest-state fields copied verbatim both ways (rare). */
 static const uint16_t rare_guest[] = {
@@ -38,6 +39,34 @@ static const uint16_t hot_guest[] = {
     VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_RFLAGS, VMCS_GUEST_CR3,
     VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG,
 };
+
+static struct vmcs12_list rare_list = VMCS12_LIST(rare_guest);
+static struct vmcs12_list hot_list = VMCS12_LIST(hot_guest);
+
+static void list_ready(struct vmcs12_list *l)
+{
+    if (likely(l->ready))
+        return;
+    for (unsigned i = 0; i < l->n; i++)
+        l->off[i] = (uint16_t)(VMCS12_OFF_FIELDS + 8 * vmcs12_index_of(l->enc[i]));
+    l->ready = true;
+}
+
+/* Values are stored as the CPU returns them: VMREAD zero-extends to the
+ * field's width, which is what vmcs12 holds. */
+void vmcs12_list_put(struct vmcs12_list *l, const uint8_t *v12)
+{
+    list_ready(l);
+    for (unsigned i = 0; i < l->n; i++)
+        vmwrite(l->enc[i], *(const uint64_t *)(v12 + l->off[i]));
+}
+
+void vmcs12_list_get(struct vmcs12_list *l, uint8_t *v12)
+{
+    list_ready(l);
+    for (unsigned i = 0; i < l->n; i++)
+        *(uint64_t *)(v12 + l->off[i]) = vmread(l->enc[i]);
+}
 
 static bool is_in(const uint16_t *list, unsigned nr, uint32_t enc)
 {
@@ -148,7 +177,7 @@ static void put_controls(struct vcpu *v)
     uint64_t nr_targets = G(VMCS_CR3_TARGET_COUNT);
     vmwrite(VMCS_CR3_TARGET_COUNT, nr_targets);
     for (unsigned i = 0; i < nr_targets && i < 4; i++)
-        vmwrite(VMCS_CR3_TARGET0 + 2 * i, G(VMCS_CR3_TARGET0 + 2 * i));
+        vmwrite(VMCS_CR3_TARGET0 + 2 * i, vmcs12_get(n->vmcs12, VMCS_CR3_TARGET0 + 2 * i));
     vmwrite(VMCS_CR0_GUEST_HOST_MASK, G(VMCS_CR0_GUEST_HOST_MASK) | HV_CR0_OWNED);
     vmwrite(VMCS_CR4_GUEST_HOST_MASK, G(VMCS_CR4_GUEST_HOST_MASK) | HV_CR4_OWNED);
     vmwrite(VMCS_TSC_OFFSET, (proc12(n) & PROC_USE_TSC_OFFSETTING) ? G(VMCS_TSC_OFFSET) : 0);
@@ -180,15 +209,14 @@ static void put_guest_msrs(struct vcpu_nested *n, const struct l1_regs *l1)
                                  (ia32e ? ENTRY_IA32E_MODE_GUEST : 0));
     if (vmcs12_proc2(n) & PROC2_ENABLE_EPT)
         for (unsigned i = 0; i < 4; i++)
-            vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, G(VMCS_GUEST_PDPTE0 + 2 * i));
+            vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, vmcs12_get(n->vmcs12, VMCS_GUEST_PDPTE0 + 2 * i));
 }
 
 void vmcs02_put_rare(struct vcpu *v, const struct l1_regs *l1)
 {
     struct vcpu_nested *n = &v->nested;
     put_controls(v);
-    for (unsigned i = 0; i < ARRAY_SIZE(rare_guest); i++)
-        vmwrite(rare_guest[i], G(rare_guest[i]));
+    vmcs12_list_put(&rare_list, n->vmcs12);
     put_guest_msrs(n, l1);
     vmwrite(VMCS_LINK_POINTER, ~0ull);
     n->vmcs02_of = n->current_ptr;
@@ -198,8 +226,7 @@ void vmcs02_put_rare(struct vcpu *v, const struct l1_regs *l1)
 void vmcs02_put_hot(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
-    for (unsigned i = 0; i < ARRAY_SIZE(hot_guest); i++)
-        vmwrite(hot_guest[i], G(hot_guest[i]));
+    vmcs12_list_put(&hot_list, n->vmcs12);
     vmcs02_put_crs(n);
     vmwrite(VMCS_ENTRY_INTR_INFO, G(VMCS_ENTRY_INTR_INFO));
     vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, G(VMCS_ENTRY_EXCEPTION_ERROR));
@@ -212,12 +239,11 @@ void vmcs02_get_hot(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
     uint8_t *v12 = n->vmcs12;
-    for (unsigned i = 0; i < ARRAY_SIZE(hot_guest); i++)
-        vmcs12_set(v12, hot_guest[i], vmread(hot_guest[i]));
-    vmcs12_set(v12, VMCS_GUEST_CR0, vmcs02_l2_cr(n, 0));
-    vmcs12_set(v12, VMCS_GUEST_CR4, vmcs02_l2_cr(n, 4));
+    vmcs12_list_get(&hot_list, v12);
+    G(VMCS_GUEST_CR0) = vmcs02_l2_cr(n, 0);
+    G(VMCS_GUEST_CR4) = vmcs02_l2_cr(n, 4);
     /* 28.3: the entry's event injection is consumed (valid bit cleared). */
-    vmcs12_set(v12, VMCS_ENTRY_INTR_INFO, G(VMCS_ENTRY_INTR_INFO) & ~(uint64_t)INTR_INFO_VALID);
+    G(VMCS_ENTRY_INTR_INFO) &= ~(uint64_t)INTR_INFO_VALID;
     n->guest_stale = true;
 }
 
@@ -226,21 +252,20 @@ void vmcs02_get_rare(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
     uint8_t *v12 = n->vmcs12;
-    for (unsigned i = 0; i < ARRAY_SIZE(rare_guest); i++)
-        vmcs12_set(v12, rare_guest[i], vmread(rare_guest[i]));
+    vmcs12_list_get(&rare_list, v12);
     uint32_t exit = (uint32_t)G(VMCS_EXIT_CONTROLS);
     uint64_t efer = vmread(VMCS_GUEST_IA32_EFER);
     if (exit & EXIT_SAVE_DEBUG_CONTROLS) {
-        vmcs12_set(v12, VMCS_GUEST_DR7, vmread(VMCS_GUEST_DR7));
-        vmcs12_set(v12, VMCS_GUEST_IA32_DEBUGCTL, vmread(VMCS_GUEST_IA32_DEBUGCTL));
+        V12(v12, VMCS_GUEST_DR7) = vmread(VMCS_GUEST_DR7);
+        V12(v12, VMCS_GUEST_IA32_DEBUGCTL) = vmread(VMCS_GUEST_IA32_DEBUGCTL);
     }
     if (exit & EXIT_SAVE_IA32_PAT)
-        vmcs12_set(v12, VMCS_GUEST_IA32_PAT, vmread(VMCS_GUEST_IA32_PAT));
+        V12(v12, VMCS_GUEST_IA32_PAT) = vmread(VMCS_GUEST_IA32_PAT);
     if (exit & EXIT_SAVE_IA32_EFER)
-        vmcs12_set(v12, VMCS_GUEST_IA32_EFER, efer);
+        V12(v12, VMCS_GUEST_IA32_EFER) = efer;
     /* 28.2: "IA-32e mode guest" takes EFER.LMA. */
     uint64_t entry = G(VMCS_ENTRY_CONTROLS) & ~(uint64_t)ENTRY_IA32E_MODE_GUEST;
-    vmcs12_set(v12, VMCS_ENTRY_CONTROLS, entry | ((efer & EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0));
+    V12(v12, VMCS_ENTRY_CONTROLS) = entry | ((efer & EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0);
     if (vmcs12_proc2(n) & PROC2_ENABLE_EPT)
         for (unsigned i = 0; i < 4; i++)
             vmcs12_set(v12, VMCS_GUEST_PDPTE0 + 2 * i, vmread(VMCS_GUEST_PDPTE0 + 2 * i));
@@ -251,5 +276,5 @@ void vmcs02_get_timer(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
     if (G(VMCS_EXIT_CONTROLS) & EXIT_SAVE_PREEMPTION_TIMER)
-        vmcs12_set(n->vmcs12, VMCS_PREEMPTION_TIMER, n->timer12_left);
+        G(VMCS_PREEMPTION_TIMER) = n->timer12_left;
 }

@@ -8,6 +8,7 @@
  * have no 5-level paging (CPUID LA57 hidden, CR4.LA57 not in
  * IA32_VMX_CR4_FIXED1). */
 #include "vmentry_check.h"
+#include "vmcs12_index.h"
 #include "vmcs12.h"
 #include "vmcs_fields.h"
 #include "vmx_operand.h"
@@ -66,21 +67,19 @@ struct ectx {
     uint32_t pin, proc, proc2, exit, entry;
 };
 
-static uint64_t get(const struct ectx *x, uint32_t enc)
-{
-    return vmcs12_get(x->v, enc);
-}
+/* Encodings are constants here: V12 folds to one load. */
+#define get(x, enc) V12((x)->v, (enc))
 
 static struct ectx ectx_init(const struct nested_caps *c, const uint8_t *v, const char **why)
 {
     struct ectx x = { .c = c, .v = v, .why = why };
-    x.pin = (uint32_t)vmcs12_get(v, VMCS_PIN_CONTROLS);
-    x.proc = (uint32_t)vmcs12_get(v, VMCS_PROC_CONTROLS);
+    x.pin = (uint32_t)V12(v, VMCS_PIN_CONTROLS);
+    x.proc = (uint32_t)V12(v, VMCS_PROC_CONTROLS);
     /* SDM 27.2.1.1: with "activate secondary controls" = 0 the logical
      * processor operates as if all secondary controls were 0. */
-    x.proc2 = (x.proc & PROC_ACTIVATE_SECONDARY) ? (uint32_t)vmcs12_get(v, VMCS_PROC_CONTROLS2) : 0;
-    x.exit = (uint32_t)vmcs12_get(v, VMCS_EXIT_CONTROLS);
-    x.entry = (uint32_t)vmcs12_get(v, VMCS_ENTRY_CONTROLS);
+    x.proc2 = (x.proc & PROC_ACTIVATE_SECONDARY) ? (uint32_t)V12(v, VMCS_PROC_CONTROLS2) : 0;
+    x.exit = (uint32_t)V12(v, VMCS_EXIT_CONTROLS);
+    x.entry = (uint32_t)V12(v, VMCS_ENTRY_CONTROLS);
     return x;
 }
 
@@ -358,6 +357,13 @@ int vmentry_check_controls(const struct nested_caps *c, const uint8_t *vmcs12, c
     return 0;
 }
 
+int vmentry_check_injection(const struct nested_caps *c, const uint8_t *vmcs12, const char **why)
+{
+    const char *dummy;
+    struct ectx x = ectx_init(c, vmcs12, why ? why : &dummy);
+    return injection_ok(&x) ? 0 : VMENTRY_ERR_CONTROLS;
+}
+
 /* ---- 27.2.2 host control registers and MSRs ----------------------------- */
 
 static bool host_cr_msr_ok(const struct ectx *x)
@@ -498,10 +504,10 @@ struct gctx {
 static void gctx_init(struct gctx *g, const struct nested_caps *c, const uint8_t *v, const char **why)
 {
     g->x = ectx_init(c, v, why);
-    g->cr0 = vmcs12_get(v, VMCS_GUEST_CR0);
-    g->cr4 = vmcs12_get(v, VMCS_GUEST_CR4);
-    g->rflags = vmcs12_get(v, VMCS_GUEST_RFLAGS);
-    g->intr_info = (uint32_t)vmcs12_get(v, VMCS_ENTRY_INTR_INFO);
+    g->cr0 = V12(v, VMCS_GUEST_CR0);
+    g->cr4 = V12(v, VMCS_GUEST_CR4);
+    g->rflags = V12(v, VMCS_GUEST_RFLAGS);
+    g->intr_info = (uint32_t)V12(v, VMCS_ENTRY_INTR_INFO);
     /* SDM 27.3.1.2 terms: IA-32e mode if "IA-32e mode guest" is 1;
      * virtual-8086 if RFLAGS.VM is 1. */
     g->ia32e = g->x.entry & ENTRY_IA32E_MODE_GUEST;

@@ -59,6 +59,10 @@
 /* SDM 27.2.1 (VM-execution, VM-exit and VM-entry control fields):
  * 0 or VMENTRY_ERR_CONTROLS. */
 int vmentry_check_controls(const struct nested_caps *c, const uint8_t *vmcs12, const char **why);
+/* Only the event-injection checks of 27.2.1.3 (part of the above): what a
+ * VM entry must re-check when only fields L1 writes through the shadow
+ * VMCS changed since the full checks passed.  0 or VMENTRY_ERR_CONTROLS. */
+int vmentry_check_injection(const struct nested_caps *c, const uint8_t *vmcs12, const char **why);
 
 /* SDM 27.2.2-27.2.4 (host control registers and MSRs, host segment and
  * descriptor-table registers, address-space size) as far as they depend

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "vmcs12.h"
+#include "vmcs12_index.h"
 
 /* Every field of SDM Vol. 3 Appendix B, with whether an L1 offered every
  * feature Nestor emulates has it (the fields of features it is never
@@ -112,6 +113,17 @@ static unsigned sdm_width(uint32_t e)
 static unsigned sdm_type(uint32_t e)
 {
     return (e & 0x0c00) >> 10;
+}
+
+static void index_header_matches_the_table(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < VMCS12_NR_FIELDS; i++)
+        assert_int_equal(vmcs12_index_of(vmcs12_fields[i].encoding), (int)i);
+    assert_int_equal(vmcs12_index_of(0x0002), -1);
+    uint8_t v[VMCS12_SIZE] = { 0 };
+    vmcs12_set(v, 0x681e, 0x1234);      /* GUEST_RIP */
+    assert_int_equal(V12(v, 0x681e), 0x1234);
 }
 
 static void table_is_sorted_unique_and_well_formed(void **state)
@@ -399,6 +411,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table_is_sorted_unique_and_well_formed),
+        cmocka_unit_test(index_header_matches_the_table),
         cmocka_unit_test(every_sdm_field_has_its_width_and_type),
         cmocka_unit_test(table_is_exactly_the_offered_sdm_fields),
         cmocka_unit_test(layout_is_fixed),
