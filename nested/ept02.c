@@ -96,6 +96,7 @@ static struct ept02_slot *slot_for(struct domain *d, uint64_t eptp12)
     }
     victim->eptp12 = eptp12;
     victim->last_use = dn->clock;
+    dn->slot_gen++;
     return victim;
 }
 

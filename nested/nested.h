@@ -44,6 +44,7 @@ struct ept02_slot {
 struct dom_nested {
     struct ept02_slot ept02[EPT02_CACHE];
     uint64_t clock;
+    uint64_t slot_gen;              /* bumped when a slot changes EPTP12 */
     uint64_t ept12_protected;       /* EPT01 pages write-protected as EPT12 tables */
     uint64_t ept02_fills, ept02_flushes;
 };
@@ -74,7 +75,8 @@ struct vcpu_nested {
     bool rare_dirty;                /* vmcs12 rare fields changed since vmcs02 took them */
     bool guest_stale;               /* vmcs02 holds newer guest state than vmcs12 */
     uint16_t vpid02;
-    uint64_t eptp02;                /* EPT02 root in use (0: vmcs12 without EPT) */
+    uint64_t eptp02;                /* the EPTP vmcs02 holds */
+    uint64_t ept02_gen;             /* dom_nested.slot_gen when it was chosen */
     uint32_t timer12_left;          /* L1's VMX-preemption timer for L2, when active */
     uint32_t timer02_loaded;        /* value given to vmcs02 at the last entry */
     /* VMCS shadowing: L1's VMREAD/VMWRITE of the hot fields go to this
@@ -82,6 +84,12 @@ struct vcpu_nested {
     uint64_t shadow_pa;             /* 0: not used */
     uint64_t vmread_bitmap_pa, vmwrite_bitmap_pa;
     bool shadow_live;               /* the shadow VMCS holds the current vmcs12's hot fields */
+
+    /* vmcs12's host state as vmcs01 guest-state writes (SDM 28.5), built
+     * when the host fields change, replayed on every exit to L1. */
+    bool host_plan_ok;
+    unsigned host_plan_n;
+    struct { uint32_t enc; uint64_t val; } host_plan[56];
 
     struct nested_acct acct;
 };

@@ -80,8 +80,10 @@ static bool run_checks(struct vcpu *v, bool launch)
         n->checked_lma = !!(vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA);
         if (!err)
             err = vmentry_check_host_lma(n->vmcs12, n->checked_lma, &why);
-    } else {
+    } else if (G(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) {
         err = vmentry_check_injection(c, n->vmcs12, &why);
+    } else {
+        err = 0;            /* nothing to inject: nothing to check */
     }
     if (err) {
         hv_debug("d%u: VM entry: VMfailValid(%d): %s", v->dom->id, err, why);
@@ -130,22 +132,32 @@ void nested_vm_entry(struct vcpu *v, bool launch)
 {
     struct vcpu_nested *n = &v->nested;
     if (n->shadow_live)
-        shadow_to_vmcs12(v);
+        shadow_to_vmcs12(v, false);
     if (!run_checks(v, launch))
         return;
     if (!n->vmcs02_pa && vmcs02_alloc(v)) {
         domain_crash(v->dom, "out of memory for vmcs02");
         return;
     }
-    uint64_t eptp = ept02_eptp(v);
-    if (!eptp) {
-        domain_crash(v->dom, "out of memory for EPT02");
-        return;
+    /* vmcs02 keeps what it has when vmcs12's rare fields (controls, EPTP,
+     * the rest of the guest state) did not change and its EPT02 root is
+     * still the one for that EPTP. */
+    struct dom_nested *dn = &v->dom->nested;
+    bool rare = n->rare_dirty || n->vmcs02_of != n->current_ptr || n->ept02_gen != dn->slot_gen;
+    uint64_t eptp = n->eptp02;
+    if (rare) {
+        eptp = ept02_eptp(v);
+        if (!eptp) {
+            domain_crash(v->dom, "out of memory for EPT02");
+            return;
+        }
     }
-    struct l1_regs l1 = {
-        .efer = vmread(VMCS_GUEST_IA32_EFER), .pat = vmread(VMCS_GUEST_IA32_PAT),
-        .dr7 = vmread(VMCS_GUEST_DR7), .debugctl = vmread(VMCS_GUEST_IA32_DEBUGCTL),
-    };
+    struct l1_regs l1;
+    if (rare)
+        l1 = (struct l1_regs){
+            .efer = vmread(VMCS_GUEST_IA32_EFER), .pat = vmread(VMCS_GUEST_IA32_PAT),
+            .dr7 = vmread(VMCS_GUEST_DR7), .debugctl = vmread(VMCS_GUEST_IA32_DEBUGCTL),
+        };
     uint64_t l0_left = vmread(VMCS_PREEMPTION_TIMER);
     /* L1's PML entries belong to vmcs01: drain them before it stops
      * being current. */
@@ -155,15 +167,18 @@ void nested_vm_entry(struct vcpu *v, bool launch)
     vmptrld(n->vmcs02_pa);
     if (fresh)
         vmcs_write_host_state();
-    if (n->rare_dirty || n->vmcs02_of != n->current_ptr)
+    if (rare) {
         vmcs02_put_rare(v, &l1);
+        vmwrite(VMCS_EPT_POINTER, eptp);
+        n->eptp02 = eptp;
+        n->ept02_gen = dn->slot_gen;
+    }
     vmcs02_put_hot(v);
-    vmwrite(VMCS_EPT_POINTER, eptp);
     if (G(VMCS_ENTRY_MSR_LOAD_COUNT)) {
         /* SDM 27.4: after the guest state; a failure is an entry failure
          * (reason 34, the entry's number).  The loads change vmcs02
          * fields vmcs12 does not hold: prepare them again next time. */
-        n->rare_dirty = true;
+        nested_mark_rare(n);
         unsigned bad = nested_entry_msr_load(v);
         if (bad) {
             vmptrld(v->vmcs_pa);

@@ -19,22 +19,63 @@
 
 /* ---- leaving L2 ------------------------------------------------------------ */
 
-static void set_segment(unsigned i, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
+enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_LDTR, S_TR };
+
+static void plan(struct vcpu_nested *n, uint32_t enc, uint64_t val)
 {
-    vmwrite(VMCS_GUEST_ES_SEL + 2 * i, sel);
-    vmwrite(VMCS_GUEST_ES_BASE + 2 * i, base);
-    vmwrite(VMCS_GUEST_ES_LIMIT + 2 * i, limit);
-    vmwrite(VMCS_GUEST_ES_AR + 2 * i, ar);
+    _Static_assert(ARRAY_SIZE(n->host_plan) >= 49, "room for every host-state write");
+    n->host_plan[n->host_plan_n].enc = enc;
+    n->host_plan[n->host_plan_n++].val = val;
 }
 
-enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_LDTR, S_TR };
+static void plan_segment(struct vcpu_nested *n, unsigned i, uint16_t sel, uint64_t base,
+                         uint32_t limit, uint32_t ar)
+{
+    plan(n, VMCS_GUEST_ES_SEL + 2 * i, sel);
+    plan(n, VMCS_GUEST_ES_BASE + 2 * i, base);
+    plan(n, VMCS_GUEST_ES_LIMIT + 2 * i, limit);
+    plan(n, VMCS_GUEST_ES_AR + 2 * i, ar);
+}
 
 /* SDM 28.5.2: data segments from the host selectors; a null selector
  * makes the register unusable. */
-static void host_data_segment(struct vcpu_nested *n, unsigned i, uint32_t sel_enc, uint64_t base)
+static void plan_data_segment(struct vcpu_nested *n, unsigned i, uint64_t sel, uint64_t base)
 {
-    uint16_t sel = (uint16_t)G(sel_enc);
-    set_segment(i, sel, base, 0xffffffff, sel ? 0xc093 : 0x1c000);
+    plan_segment(n, i, (uint16_t)sel, base, 0xffffffff, sel ? 0xc093 : 0x1c000);
+}
+
+/* Everything of SDM 28.5 that depends only on vmcs12. */
+static void build_host_plan(struct vcpu_nested *n)
+{
+    bool host64 = G(VMCS_EXIT_CONTROLS) & EXIT_HOST_ADDR_SPACE_SIZE;
+    n->host_plan_n = 0;
+    plan(n, VMCS_GUEST_CR3, G(VMCS_HOST_CR3));
+    plan(n, VMCS_GUEST_DR7, 0x400);
+    plan(n, VMCS_GUEST_IA32_DEBUGCTL, 0);
+    plan(n, VMCS_GUEST_SYSENTER_CS, G(VMCS_HOST_SYSENTER_CS));
+    plan(n, VMCS_GUEST_SYSENTER_ESP, G(VMCS_HOST_SYSENTER_ESP));
+    plan(n, VMCS_GUEST_SYSENTER_EIP, G(VMCS_HOST_SYSENTER_EIP));
+    if (G(VMCS_EXIT_CONTROLS) & EXIT_LOAD_IA32_PAT)
+        plan(n, VMCS_GUEST_IA32_PAT, G(VMCS_HOST_IA32_PAT));
+    plan_segment(n, S_CS, (uint16_t)G(VMCS_HOST_CS_SEL), 0, 0xffffffff, host64 ? 0xa09b : 0xc09b);
+    plan_data_segment(n, S_SS, G(VMCS_HOST_SS_SEL), 0);
+    plan_data_segment(n, S_DS, G(VMCS_HOST_DS_SEL), 0);
+    plan_data_segment(n, S_ES, G(VMCS_HOST_ES_SEL), 0);
+    plan_data_segment(n, S_FS, G(VMCS_HOST_FS_SEL), G(VMCS_HOST_FS_BASE));
+    plan_data_segment(n, S_GS, G(VMCS_HOST_GS_SEL), G(VMCS_HOST_GS_BASE));
+    plan_segment(n, S_TR, (uint16_t)G(VMCS_HOST_TR_SEL), G(VMCS_HOST_TR_BASE), 0x67, 0x8b);
+    plan_segment(n, S_LDTR, 0, 0, 0, 0x10000);
+    plan(n, VMCS_GUEST_GDTR_BASE, G(VMCS_HOST_GDTR_BASE));
+    plan(n, VMCS_GUEST_GDTR_LIMIT, 0xffff);
+    plan(n, VMCS_GUEST_IDTR_BASE, G(VMCS_HOST_IDTR_BASE));
+    plan(n, VMCS_GUEST_IDTR_LIMIT, 0xffff);
+    plan(n, VMCS_GUEST_RIP, G(VMCS_HOST_RIP));
+    plan(n, VMCS_GUEST_RSP, G(VMCS_HOST_RSP));
+    plan(n, VMCS_GUEST_RFLAGS, 0x2);
+    plan(n, VMCS_GUEST_INTERRUPTIBILITY, 0);
+    plan(n, VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+    plan(n, VMCS_GUEST_PENDING_DBG, 0);
+    n->host_plan_ok = true;
 }
 
 /* SDM 28.5.1 / 28.5.2 / 28.5.3: vmcs12's host state becomes L1's state
@@ -42,6 +83,11 @@ static void host_data_segment(struct vcpu_nested *n, unsigned i, uint32_t sel_en
 void nested_load_host_state(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
+    if (unlikely(!n->host_plan_ok))
+        build_host_plan(n);
+    for (unsigned i = 0; i < n->host_plan_n; i++)
+        vmwrite(n->host_plan[i].enc, n->host_plan[i].val);
+
     uint32_t exit = (uint32_t)G(VMCS_EXIT_CONTROLS);
     bool host64 = exit & EXIT_HOST_ADDR_SPACE_SIZE;
     /* CR0 bits the load leaves alone: ET, CD, NW, 63:32, 28:19, 17, 15:6. */
@@ -50,43 +96,18 @@ void nested_load_host_state(struct vcpu *v)
     uint64_t cr0 = (G(VMCS_HOST_CR0) & ~cr0_keep) | (vmcs_guest_cr0() & cr0_keep);
     vmcs_set_guest_cr0(cr0);
     uint64_t cr4 = G(VMCS_HOST_CR4);
-    cr4 = host64 ? cr4 | CR4_PAE : cr4 & ~(uint64_t)CR4_PCIDE;
-    vmcs_set_guest_cr4(cr4);
-    vmwrite(VMCS_GUEST_CR3, G(VMCS_HOST_CR3));
-    vmwrite(VMCS_GUEST_DR7, 0x400);
-    vmwrite(VMCS_GUEST_IA32_DEBUGCTL, 0);
-    vmwrite(VMCS_GUEST_SYSENTER_CS, G(VMCS_HOST_SYSENTER_CS));
-    vmwrite(VMCS_GUEST_SYSENTER_ESP, G(VMCS_HOST_SYSENTER_ESP));
-    vmwrite(VMCS_GUEST_SYSENTER_EIP, G(VMCS_HOST_SYSENTER_EIP));
-    uint64_t efer = vmread(VMCS_GUEST_IA32_EFER);
-    if (exit & EXIT_LOAD_IA32_EFER)
+    vmcs_set_guest_cr4(host64 ? cr4 | CR4_PAE : cr4 & ~(uint64_t)CR4_PCIDE);
+    uint64_t efer;
+    if (exit & EXIT_LOAD_IA32_EFER) {
         efer = G(VMCS_HOST_IA32_EFER);
-    else
+    } else {
+        efer = vmread(VMCS_GUEST_IA32_EFER);
         efer = host64 ? efer | EFER_LMA | EFER_LME : efer & ~(uint64_t)(EFER_LMA | EFER_LME);
+    }
     vmwrite(VMCS_GUEST_IA32_EFER, efer);
-    if (exit & EXIT_LOAD_IA32_PAT)
-        vmwrite(VMCS_GUEST_IA32_PAT, G(VMCS_HOST_IA32_PAT));
-    uint64_t entry01 = vmread(VMCS_ENTRY_CONTROLS) & ~(uint64_t)ENTRY_IA32E_MODE_GUEST;
-    vmwrite(VMCS_ENTRY_CONTROLS, entry01 | (host64 ? ENTRY_IA32E_MODE_GUEST : 0));
-
-    set_segment(S_CS, (uint16_t)G(VMCS_HOST_CS_SEL), 0, 0xffffffff, host64 ? 0xa09b : 0xc09b);
-    host_data_segment(n, S_SS, VMCS_HOST_SS_SEL, 0);
-    host_data_segment(n, S_DS, VMCS_HOST_DS_SEL, 0);
-    host_data_segment(n, S_ES, VMCS_HOST_ES_SEL, 0);
-    host_data_segment(n, S_FS, VMCS_HOST_FS_SEL, G(VMCS_HOST_FS_BASE));
-    host_data_segment(n, S_GS, VMCS_HOST_GS_SEL, G(VMCS_HOST_GS_BASE));
-    set_segment(S_TR, (uint16_t)G(VMCS_HOST_TR_SEL), G(VMCS_HOST_TR_BASE), 0x67, 0x8b);
-    set_segment(S_LDTR, 0, 0, 0, 0x10000);
-    vmwrite(VMCS_GUEST_GDTR_BASE, G(VMCS_HOST_GDTR_BASE));
-    vmwrite(VMCS_GUEST_GDTR_LIMIT, 0xffff);
-    vmwrite(VMCS_GUEST_IDTR_BASE, G(VMCS_HOST_IDTR_BASE));
-    vmwrite(VMCS_GUEST_IDTR_LIMIT, 0xffff);
-    vmwrite(VMCS_GUEST_RIP, G(VMCS_HOST_RIP));
-    vmwrite(VMCS_GUEST_RSP, G(VMCS_HOST_RSP));
-    vmwrite(VMCS_GUEST_RFLAGS, 0x2);
-    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
-    vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
-    vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+    uint64_t entry01 = vmread(VMCS_ENTRY_CONTROLS);
+    if (!!(entry01 & ENTRY_IA32E_MODE_GUEST) != host64)
+        vmwrite(VMCS_ENTRY_CONTROLS, entry01 ^ ENTRY_IA32E_MODE_GUEST);
 }
 
 /* vmcs02 → vmcs01: L1 runs again. */
@@ -373,7 +394,7 @@ void nested_vmcs12_sync(struct vcpu *v, uint64_t enc)
 {
     struct vcpu_nested *n = &v->nested;
     if (n->shadow_live)
-        shadow_to_vmcs12(v);
+        shadow_to_vmcs12(v, true);
     if (n->guest_stale && vmcs_enc_type(enc) == VMCS_T_GUEST)
         nested_sync_guest(v);
 }
@@ -383,7 +404,7 @@ void nested_vmcs12_written(struct vcpu *v, uint32_t enc)
     struct vcpu_nested *n = &v->nested;
     uint32_t full = enc & ~1u;
     if (!vmcs02_field_is_hot(full))
-        n->rare_dirty = true;
+        nested_mark_rare(n);
     if (n->shadow_live && shadow_field(full))
         shadow_put(v, full, vmcs12_get(n->vmcs12, full));
 }
@@ -393,7 +414,7 @@ void nested_vmcs12_release(struct vcpu *v)
     struct vcpu_nested *n = &v->nested;
     nested_sync_guest(v);
     if (n->shadow_live)
-        shadow_to_vmcs12(v);
+        shadow_to_vmcs12(v, true);
     n->vmcs02_of = 0;       /* L1 may edit the region before loading it again */
 }
 

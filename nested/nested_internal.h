@@ -21,6 +21,14 @@ void nested_vm_succeed(struct vcpu *v);
 void nested_vm_fail_valid(struct vcpu *v, uint32_t err);
 void nested_vm_fail_invalid(struct vcpu *v);
 
+/* vmcs12 rare fields changed (VMWRITE that exited, new vmcs12): vmcs02
+ * and the host-state plan must be prepared again. */
+static inline void nested_mark_rare(struct vcpu_nested *n)
+{
+    n->rare_dirty = true;
+    n->host_plan_ok = false;
+}
+
 /* ---- field lists (vmcs02.c) ---- */
 
 /* A list of fields copied between vmcs12 and the current VMCS in a loop,
@@ -112,8 +120,9 @@ bool shadow_enabled(const struct vcpu *v);
 /* Turns shadowing on in vmcs01 for the current vmcs12 (copying its hot
  * fields into the shadow VMCS) or off when there is none. vmcs01 current. */
 void shadow_attach(struct vcpu *v);
-/* L1's shadowed VMWRITEs → vmcs12 (before vmcs12 is used or released). */
-void shadow_to_vmcs12(struct vcpu *v);
+/* L1's shadowed VMWRITEs → vmcs12 (before vmcs12 is used or released);
+ * the exit-information fields too with `exit_info`. */
+void shadow_to_vmcs12(struct vcpu *v, bool exit_info);
 /* vmcs12's shadowed fields → the shadow VMCS (after L0 changed them). */
 void shadow_from_vmcs12(struct vcpu *v);
 /* One field into the shadow VMCS (after L0 changed it in vmcs12). */

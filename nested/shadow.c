@@ -117,13 +117,15 @@ void shadow_put(struct vcpu *v, uint32_t enc, uint64_t val)
     vmptrld(v->vmcs_pa);
 }
 
-void shadow_to_vmcs12(struct vcpu *v)
+void shadow_to_vmcs12(struct vcpu *v, bool exit_info)
 {
     struct vcpu_nested *n = &v->nested;
     vmptrld(n->shadow_pa);
     vmcs12_list_get(&rw_list, n->vmcs12);
-    /* L1 may VMWRITE exit information too (MISC[29]). */
-    vmcs12_list_get(&ro_list, n->vmcs12);
+    /* L1 may VMWRITE exit information too (MISC[29]); VM entry does not
+     * read it, so only readers of the whole vmcs12 need it. */
+    if (exit_info)
+        vmcs12_list_get(&ro_list, n->vmcs12);
     vmptrld(v->vmcs_pa);
 }
 

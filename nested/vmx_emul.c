@@ -246,7 +246,7 @@ static void vmcs12_load(struct vcpu *v, uint64_t pa)
     copy_from_gpa(v->dom, n->vmcs12, pa, VMCS12_SIZE);
     n->current_ptr = pa;
     n->have_current = true;
-    n->rare_dirty = true;
+    nested_mark_rare(n);
     shadow_attach(v);
 }
 
