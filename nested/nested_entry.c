@@ -145,6 +145,11 @@ void nested_vm_entry(struct vcpu *v, bool launch)
     struct dom_nested *dn = &v->dom->nested;
     bool rare = n->rare_dirty || n->vmcs02_of != n->current_ptr || n->ept02_gen != dn->slot_gen;
     uint64_t eptp = n->eptp02;
+    /* vmcs02 may hold guest state newer than vmcs12 (L2 ran since the
+     * last exit; a LIDT or a segment load does not exit): vmcs12 takes it
+     * before vmcs02 is rewritten from vmcs12. */
+    if (rare && n->guest_stale)
+        nested_sync_guest(v);
     if (rare) {
         eptp = ept02_eptp(v);
         if (!eptp) {

@@ -101,7 +101,13 @@ def build_parser():
 
 def add_run_options(p):
     p.add_argument("--guest", action="append", default=[], metavar="NAME[:OPTIONS]",
-                   required=True, help=GUEST_HELP)
+                   help=GUEST_HELP)
+    p.add_argument("--turtles", action="append", default=[], metavar="NAME[:OPTIONS]",
+                   help="boot the same hypervisor image as an L1 domain (nested=1) that runs "
+                        "this guest as its own L2 domain (repeatable: several L2 guests)")
+    p.add_argument("--l1-option", action="append", default=[], metavar="OPT",
+                   help="domain option for the L1 hypervisor domain of --turtles "
+                        "(e.g. vmcs_shadowing=0, mem=512M)")
     p.add_argument("--platform", choices=PLATFORMS, default="bochs",
                    help="emulator: bochs (the reference machine, default) or qemu "
                    "(TCG, no VMX: expect status 3)")
@@ -178,12 +184,34 @@ def check_run_args(args):
             raise UsageError("--hv-arg %r: expected K=V without whitespace" % kv)
     if args.platform == "qemu" and args.cpu is not None:
         note("--cpu applies to Bochs only; QEMU runs its default %s model" % qemu.CPU_NAME)
+    if not args.guest and not args.raw_module and not args.turtles:
+        raise UsageError("nothing to run: give --guest, --turtles or --raw-module")
     for raw in args.raw_module:
         path, sep, _ = raw.partition("::")
         if not sep or not os.path.isfile(path):
             raise UsageError("--raw-module %r: expected an existing PATH::CMDLINE" % raw)
     specs = [guests.parse_guest_spec(g) for g in args.guest]
     return guests.resolve_guests(specs)
+
+
+def turtles_modules(args):
+    """--turtles: the hypervisor image as an L1 domain, then its L2 guests
+    as its modules ("mod <their own domain command line>")."""
+    if not args.turtles:
+        return []
+    l2 = guests.resolve_guests([guests.parse_guest_spec(g) for g in args.turtles])
+    opts = {"mem": "256M"}
+    for o in args.l1_option:
+        k, _, v = o.partition("=")
+        opts[k] = v
+    words = ["mb2", "name=nestor-l1", "nested=1"] + \
+        ["%s=%s" % (k, v) if v else k for k, v in opts.items()] + ["--", "loglvl=" + args.loglvl]
+    mods = [(args.hv, " ".join(words))]
+    for spec in l2:
+        if spec.mods:
+            raise UsageError("--turtles %s: L2 guests with modules are not supported" % spec.name)
+        mods.append((spec.path, " ".join(["mod"] + iso.domain_cmdline_words(spec))))
+    return mods
 
 
 def make_workdir(keep):
@@ -212,7 +240,7 @@ def cmd_run(args):
 
 def run_in(workdir, specs, args):
     tree = os.path.join(workdir, "iso")
-    raw = [tuple(r.split("::", 1)) for r in args.raw_module]
+    raw = turtles_modules(args) + [tuple(r.split("::", 1)) for r in args.raw_module]
     iso.populate_tree(tree, args.hv, specs, args.loglvl, args.hv_arg, raw)
     image = iso.make_iso(tree, os.path.join(workdir, "nestor.iso"))
     cpu = (args.cpu or "tigerlake") if args.platform == "bochs" else qemu.CPU_NAME
@@ -246,6 +274,9 @@ def finish(args, status, console, cpu, timed_out):
                                                    console.domains, timed_out))
     if args.table:
         echo("\n" + stats.render_table(console.domains))
+        amp = stats.render_amplification(console.domains)
+        if amp:
+            echo(amp)
 
 
 def run_bochs(workdir, image, cpu, args):

@@ -115,10 +115,46 @@ def render_table(domains):
 
 
 def _widths(rows):
-    return [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    return [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
 
 
 def _format_row(row, widths):
     """First column left-aligned (a name), the numbers right-aligned."""
     cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
     return "  ".join(cells).rstrip()
+
+
+AMP_HEADER = ["L2 exit", "count", "to L1", "L0 exits/L2 exit", "L0 cycles/L2 exit",
+              "L1 cycles/L2 exit"]
+
+
+def amplification_rows(domain):
+    """Rows of the exit-amplification table of one L1 domain (the "nested"
+    section of its statistics), most frequent L2 exit first."""
+    rows = []
+    for vcpu in domain.get("vcpus") or []:
+        l2 = ((vcpu.get("nested") or {}).get("l2_exits")) or {}
+        for reason, r in sorted(l2.items(), key=lambda kv: (-_int(kv[1].get("count")), kv[0])):
+            n = _int(r.get("count"))
+            rows.append([reason, str(n), str(_int(r.get("reflected"))),
+                         "%.2f" % (_int(r.get("l0_exits")) / n) if n else "-",
+                         mean(n, _int(r.get("l0_cycles"))), mean(n, _int(r.get("l1_cycles")))])
+    return rows
+
+
+def render_amplification(domains):
+    """For every domain that ran L2 guests: what each kind of L2 exit cost
+    (docs/NESTED.md, "Exit amplification").  Empty if none did."""
+    sections = [(domain_heading(d), amplification_rows(d)) for d in domains]
+    sections = [(h, rows) for h, rows in sections if rows]
+    if not sections:
+        return ""
+    widths = [max(len(r[i]) for r in [AMP_HEADER] + [x for _, rows in sections for x in rows])
+              for i in range(len(AMP_HEADER))]
+    out = ["Exit amplification (L2 exits of nested domains)"]
+    for heading, rows in sections:
+        out.append(heading)
+        out.append("  " + _format_row(AMP_HEADER, widths))
+        out.extend("  " + _format_row(r, widths) for r in rows)
+        out.append("")
+    return "\n".join(out)
