@@ -440,8 +440,45 @@ def test_run_options():
     assert (args.json, args.table, args.keep, args.loglvl) == ("o.json", True, "d", "debug")
 
 
+def test_run_needs_something_to_run(tmp_path):
+    hv = tmp_path / "hv.elf"
+    hv.write_bytes(b"x")
+    args = cli.build_parser().parse_args(["run", "--hv", str(hv)])
+    with pytest.raises(UsageError, match="nothing to run"):
+        cli.check_run_args(args)
+
+
+def test_turtles_modules_put_the_hv_first_then_its_guests(tmp_path, monkeypatch):
+    hv = tmp_path / "hv.elf"
+    hv.write_bytes(b"x")
+    guest = tmp_path / "g.elf"
+    guest.write_bytes(b"\x7fELF" + b"\0" * 60)
+    monkeypatch.setattr(guests, "resolve_guests", lambda specs: [
+        guests.GuestSpec(name="g", image=str(guest), path=str(guest), kind="elf", mem="32M")])
+    args = cli.build_parser().parse_args(["run", "--hv", str(hv), "--turtles", "g",
+                                          "--l1-option", "vmcs_shadowing=0"])
+    mods = cli.turtles_modules(args)
+    assert mods[0][0] == str(hv)
+    assert mods[0][1].startswith("mb2 name=nestor-l1 nested=1 mem=256M vmcs_shadowing=0 -- loglvl=")
+    assert mods[1] == (str(guest), "mod elf name=g mem=32M")
+
+
+def test_amplification_table_from_nested_stats():
+    dom = {"domid": 1, "name": "l1", "ok": True, "result": "exit(0)", "vcpus": [{"nested": {
+        "l2_exits": {"CPUID": {"count": 4, "reflected": 4, "l0_exits": 8, "l0_cycles": 4000,
+                               "l1_cycles": 800},
+                     "EPT_VIOLATION": {"count": 2, "reflected": 0, "l0_exits": 2,
+                                       "l0_cycles": 600, "l1_cycles": 0}}}}]}
+    assert stats.amplification_rows(dom) == [
+        ["CPUID", "4", "4", "2.00", "1000.0", "200.0"],
+        ["EPT_VIOLATION", "2", "0", "1.00", "300.0", "0.0"]]
+    text = stats.render_amplification([dom, {"domid": 2, "name": "plain", "vcpus": [{}]}])
+    assert "Exit amplification" in text and "plain" not in text
+    assert stats.render_amplification([{"vcpus": [{}]}]) == ""
+
+
 @pytest.mark.parametrize("argv", [
-    [], ["run"], ["run", "--guest", "a", "--platform", "vmware"],
+    [], ["run", "--guest", "a", "--platform", "vmware"],
     ["run", "--guest", "a", "--cpu", "i386"], ["run", "--guest", "a", "--mem", "lots"],
 ])
 def test_usage_errors_exit_64(argv, capsys):
