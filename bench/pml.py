@@ -91,6 +91,7 @@ def main():
         "platform": "bochs-2.7-tigerlake",
         "clock": "emulated TSC cycles of the writer's own write loop, %d rounds" % ROUNDS,
         "working_set_mib": WSET_MIB,
+        "rounds_per_run": ROUNDS,
         "rounds": rows,
         "untracked_cycles": heaviest["untracked_cycles"],
         "pml_cycles": heaviest["pml_cycles"],

@@ -186,6 +186,34 @@ bool nested_ept12_write(struct vcpu *v, uint64_t q, uint64_t gpa)
     return true;
 }
 
+/* ---- nested PML (SDM 29.3.6): L1 asked for it in vmcs12 ---------------- */
+
+static bool pml12_on(struct vcpu_nested *n)
+{
+    return (vmcs12_proc2(n) & PROC2_ENABLE_PML) && (G(VMCS_EPT_POINTER) & BIT(6));
+}
+
+static bool pml12_full(struct vcpu_nested *n)
+{
+    return pml12_on(n) && G(VMCS_GUEST_PML_INDEX) > 511;
+}
+
+/* The CPU logs the guest-physical address of each page whose EPT dirty
+ * flag it sets: the entry at the PML index, then the index decrements. */
+static void pml12_log(struct vcpu *v, uint64_t gpa2)
+{
+    struct vcpu_nested *n = &v->nested;
+    if (!pml12_on(n))
+        return;
+    uint64_t index = G(VMCS_GUEST_PML_INDEX);
+    uint64_t entry = gpa2 & ~(uint64_t)(PAGE_SIZE - 1);
+    uint64_t slot = G(VMCS_PML_ADDRESS) + 8 * index;
+    /* A log L1 placed outside its memory takes nothing (no RAM there). */
+    if (slot < v->dom->mem_bytes && v->dom->mem_bytes - slot >= 8)
+        copy_to_gpa(v->dom, slot, &entry, 8);
+    G(VMCS_GUEST_PML_INDEX) = (index - 1) & 0xffff;
+}
+
 /* ---- the fill --------------------------------------------------------------- */
 
 static unsigned reflect_violation(uint64_t q, uint64_t perms, uint64_t *qual)
@@ -228,10 +256,23 @@ unsigned ept02_violation(struct vcpu *v, uint64_t *qual)
             access |= EPTQ_WRITE, q |= EPTQ_WRITE;
         struct walk_ctx w = { .d = d };
         struct ept12_mem mem = { l1_read_entry, l1_set_bits, &w };
-        ept12_walk_caps(eptp12, gpa2, access, &caps, &mem, &r);
-        if (r.status == EPT12_OK && protect_tables(d, &w)) {
-            /* EPT02 was dropped: vmcs02's root stays valid (kept), fill on. */
+        if ((access & EPTQ_WRITE) && pml12_full(n)) {
+            /* SDM 29.3.6: a write that would set a dirty flag with the PML
+             * index out of range is a PML-full exit instead (no flag set).
+             * A walk without A/D updates tells whether it would. */
+            ept12_walk_caps(eptp12 & ~BIT(6), gpa2, access, &caps, &mem, &r);
+            if (r.status == EPT12_OK && !(r.leaf & EPT_D)) {
+                *qual = q & EPTQ_NMI_UNBLOCK;
+                return 62;
+            }
+            w.nr = 0;
         }
+        ept12_walk_caps(eptp12, gpa2, access, &caps, &mem, &r);
+        if (r.status == EPT12_OK)
+            protect_tables(d, &w);  /* may drop EPT02; vmcs02's root stays valid */
+        if (r.status == EPT12_OK && (access & EPTQ_WRITE) && (eptp12 & BIT(6)) &&
+            !(r.leaf & EPT_D))
+            pml12_log(v, gpa2);     /* the walk set the dirty flag */
         if (!(eptp12 & BIT(6)))
             r.leaf |= EPT_D;       /* no A/D: nothing to wait for */
     }
