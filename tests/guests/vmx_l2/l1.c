@@ -29,8 +29,9 @@ uint64_t ept_pt1[512] AL;
 uint8_t tpages[NR_TPAGES][PAGE] AL;
 uint8_t big2m[2 << 20] __attribute__((aligned(2 << 20)));
 uint64_t l2_pml4[512] AL, l2_pml4_copy[512] AL;
-static uint64_t l2_pdpt[512] AL, l2_pd[4][512] AL, l2_pd_ro[512] AL;
-static uint64_t l2_idt[512] AL;         /* 256 16-byte gates */
+static uint64_t l2_pdpt[512] AL, l2_pd_ro[512] AL;
+uint64_t l2_pd[4][512] AL;
+uint64_t l2_idt[512] AL;                /* 256 16-byte gates */
 static uint64_t l2_gdt[6] __attribute__((aligned(16)));
 static uint8_t l2_tss[104] __attribute__((aligned(16)));
 static uint8_t l2_stack[16384] __attribute__((aligned(16)));
@@ -607,15 +608,19 @@ void invept_single(void)
     }
 }
 
+/* Short: the hv's console cuts long lines. */
 const char *exit_str(const struct exit_info *e)
 {
     static char buf[200];
     if (e->vmfail) {
         uint64_t err = (e->fail_flags & FL_ZF) ? vmr(F_INSN_ERROR) : 0;
-        snprintf(buf, sizeof(buf), "VM entry failed: flags %#lx, VM-instruction error %lu", e->fail_flags, err);
+        snprintf(buf, sizeof(buf), "VMfail: flags %#lx, error %lu", e->fail_flags, err);
     } else {
-        snprintf(buf, sizeof(buf), "exit reason %#x qual %#lx intr %#x/%#x len %u rip %#lx gpa %#lx gla %#lx rax %#lx",
-                 e->reason, e->qual, e->intr_info, e->intr_error, e->len, e->rip, e->gpa, e->gla, l2r.rax);
+        int n = snprintf(buf, sizeof(buf), "r %#x q %#lx", e->reason, e->qual);
+        if (e->intr_info || e->idt_info)
+            n += snprintf(buf + n, sizeof(buf) - n, " ii %#x/%#x idt %#x/%#x", e->intr_info, e->intr_error,
+                          e->idt_info, e->idt_error);
+        snprintf(buf + n, sizeof(buf) - n, " len %u rip %#lx rax %#lx", e->len, e->rip, l2r.rax);
     }
     return buf;
 }

@@ -80,6 +80,7 @@ enum {
 #define PROC2_WBINVD       (1u << 6)
 #define PROC2_UNRESTRICTED (1u << 7)
 #define EXIT_HOST_64       (1u << 9)
+#define EXIT_SAVE_PREEMPT  (1u << 22)
 #define EXIT_SAVE_EFER     (1u << 20)
 #define EXIT_LOAD_EFER     (1u << 21)
 #define ENTRY_IA32E        (1u << 9)
@@ -91,7 +92,7 @@ enum {
     R_CPUID = 10, R_HLT = 12, R_INVD = 13, R_INVLPG = 14, R_RDTSC = 16, R_VMCALL = 18,
     R_VMREAD = 23, R_VMXON = 27, R_CR = 28, R_DR = 29, R_IO = 30, R_RDMSR = 31, R_WRMSR = 32,
     R_BAD_GUEST = 33, R_MSR_LOAD = 34, R_PAUSE = 40, R_EPT_VIOLATION = 48, R_EPT_MISCONFIG = 49,
-    R_PREEMPT = 52, R_WBINVD = 54,
+    R_PREEMPT = 52, R_WBINVD = 54, R_MTF = 37, R_INVEPT = 50, R_INVVPID = 53,
 };
 #define EXIT_FAILED_ENTRY  0x80000000u
 
@@ -131,6 +132,9 @@ extern uint8_t tpages[NR_TPAGES][4096];
 extern uint64_t ept_pml4[512], ept_pdpt[512], ept_pd0[512], ept_pd1[512], ept_pt1[512];
 extern uint8_t big2m[2 << 20];
 extern uint64_t l2_pml4[512];
+extern uint64_t l2_pd[4][512];          /* L2's identity map of [0, 4 GiB), 2 MiB pages */
+extern uint64_t l2_idt[512];
+extern const uint64_t l2_stubs[256];
 extern uint64_t l2_pml4_copy[512];
 #define EPT_R  1ul
 #define EPT_W  2ul
@@ -202,6 +206,10 @@ void t_ept(void);
 void t_entry(void);
 void t_launch(void);
 void t_misc(void);
+void t_vector(void);
+void t_mtf(void);
+void t_vpid(void);
+void t_triple(void);
 void bench(void);
 
 /* L2 helpers */

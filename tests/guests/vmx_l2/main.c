@@ -6,6 +6,7 @@
  *
  * Tests (each group a series of checks whose names start with the group):
  *   cpuid vmcall hlt io msr exc cr timer intwin inject ept entry launch misc
+ *   vector vpid triple, and mtf only when named in only= (see t_more.c)
  * Arguments:
  *   only=a,b,...  run only these groups
  *   bench         no checks: L2 performs n= (default 1000) CPUID, VMCALL, OUT
@@ -42,11 +43,13 @@ bool want_test(const char *name)
     return false;
 }
 
-static const struct { const char *name; void (*fn)(void); } groups[] = {
-    { "cpuid", t_cpuid }, { "vmcall", t_vmcall }, { "hlt", t_hlt }, { "io", t_io },
-    { "msr", t_msr }, { "exc", t_exc }, { "cr", t_cr }, { "timer", t_timer },
-    { "intwin", t_intwin }, { "inject", t_inject }, { "ept", t_ept }, { "entry", t_entry },
-    { "launch", t_launch }, { "misc", t_misc },
+static const struct { const char *name; void (*fn)(void); bool opt_in; } groups[] = {
+    { "cpuid", t_cpuid, false }, { "vmcall", t_vmcall, false }, { "hlt", t_hlt, false }, { "io", t_io, false },
+    { "msr", t_msr, false }, { "exc", t_exc, false }, { "cr", t_cr, false }, { "timer", t_timer, false },
+    { "intwin", t_intwin, false }, { "inject", t_inject, false }, { "ept", t_ept, false }, { "entry", t_entry, false },
+    { "launch", t_launch, false }, { "misc", t_misc, false }, { "vector", t_vector, false }, { "vpid", t_vpid, false },
+    { "triple", t_triple, false },
+    { "mtf", t_mtf, true },         /* see t_more.c: Bochs 2.7 never delivers MTF exits */
 };
 
 void test_main(void)
@@ -58,7 +61,7 @@ void test_main(void)
     if (!l1_init(false))
         return;
     for (unsigned i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
-        if (!want_test(groups[i].name))
+        if (!want_test(groups[i].name) || (groups[i].opt_in && !only_list()))
             continue;
         rt_printf("---- %s\n", groups[i].name);
         groups[i].fn();

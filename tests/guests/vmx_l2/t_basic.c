@@ -324,6 +324,7 @@ void t_msr(void)
 }
 
 /* ---- other instructions ----------------------------------------------------------------- */
+extern char l2_m_invept[], l2_m_invvpid[];
 extern char l2_m_vmread[], l2_m_vmxon[], l2_m_invd[], l2_m_rdtsc[], l2_m_invlpg[], l2_m_movdr[],
     l2_m_pause[], l2_m_wbinvd[];
 L2FN static void l2_misc(uint64_t arg)
@@ -332,6 +333,9 @@ L2FN static void l2_misc(uint64_t arg)
     static uint64_t ptr;
     __asm__ volatile(GL(l2_m_vmread) "vmread %%rax, %%rbx" : "=b"(v) : "a"(0x681eul) : "cc");
     __asm__ volatile(GL(l2_m_vmxon) "vmxon (%0)" :: "r"(&ptr) : "cc", "memory");
+    static uint64_t desc[2];
+    __asm__ volatile(GL(l2_m_invept) "invept (%0), %1" :: "r"(desc), "r"(2ul) : "cc", "memory");
+    __asm__ volatile(GL(l2_m_invvpid) "invvpid (%0), %1" :: "r"(desc), "r"(2ul) : "cc", "memory");
     __asm__ volatile(GL(l2_m_invd) "invd" ::: "memory");
     uint32_t lo, hi;
     __asm__ volatile(GL(l2_m_rdtsc) "rdtsc" : "=a"(lo), "=d"(hi));
@@ -358,6 +362,12 @@ void t_misc(void)
     CHECK(e->rip == pa(l2_m_vmread) && e->len == 3, "misc: VMREAD at its RIP, length 3 (%u)", e->len);
     skip_insn();
     e = next(R_VMXON, "misc: VMXON in L2 always exits");
+    skip_insn();
+    e = next(R_INVEPT, "misc: INVEPT in L2 always exits");
+    CHECK(e->rip == pa(l2_m_invept), "misc: INVEPT at its RIP");
+    skip_insn();
+    e = next(R_INVVPID, "misc: INVVPID in L2 always exits");
+    CHECK(e->rip == pa(l2_m_invvpid), "misc: INVVPID at its RIP");
     skip_insn();
     e = next(R_INVD, "misc: INVD in L2 always exits");
     CHECK(e->len == 2, "misc: INVD length 2 (%u)", e->len);
