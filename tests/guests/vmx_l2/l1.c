@@ -21,7 +21,8 @@ uint64_t eptp12;
 #define PAGE 4096
 #define AL __attribute__((aligned(PAGE)))
 static uint8_t vmxon_region[PAGE] AL;
-static uint8_t vmcs_region[PAGE] AL;
+static uint8_t vmcs_region0[PAGE] AL;
+uint8_t *vmcs_region = vmcs_region0;    /* the region vm_setup() prepares */
 uint8_t io_bitmap_a[PAGE] AL, io_bitmap_b[PAGE] AL, msr_bitmap[PAGE] AL;
 uint64_t ept_pml4[512] AL, ept_pdpt[512] AL, ept_pd0[512] AL, ept_pd1[512] AL;
 static uint64_t ept_pt0[512] AL;

@@ -164,6 +164,7 @@ bool l1_init(bool quiet);                     /* caps, CR4.VMXE, FEATURE_CONTROL
 bool l1_off(void);                       /* VMXOFF */
 /* Fresh vmcs12 (VMCLEAR, VMPTRLD, every field) running fn(arg) in L2. */
 bool vm_setup(void (*fn)(uint64_t), uint64_t arg);
+extern uint8_t *vmcs_region;            /* the region vm_setup() uses (a 4 KiB page) */
 /* Control values with the wanted bits and the allowed-0 bits of the TRUE
  * MSRs; false (and a SKIP line) if a wanted bit is not allowed-1. */
 bool set_pin(uint32_t want);
@@ -210,6 +211,7 @@ void t_vector(void);
 void t_mtf(void);
 void t_vpid(void);
 void t_triple(void);
+void t_two(void);
 void bench(void);
 
 /* L2 helpers */

@@ -200,3 +200,56 @@ void t_launch(void)
     CHECK((r >> 63) && vmr(F_INSN_ERROR) == 4, "launch: and the VMCS is launched again (VMLAUNCH -> error %lu)",
           vmr(F_INSN_ERROR));
 }
+
+/* ---- two vmcs12s, each launched, alternating ------------------------------------- */
+static uint8_t vmcs_b[4096] __attribute__((aligned(4096)));
+static uint8_t stack_b[8192] __attribute__((aligned(16)));
+extern char l2_two_at[];
+
+L2FN static void l2_two(uint64_t arg)
+{
+    uint32_t a = (uint32_t)arg, b, c = 0, d;
+    __asm__ volatile(".globl l2_two_at\nl2_two_at: cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+    out[2] = a;
+}
+
+void t_two(void)
+{
+    static uint64_t pa_a, pa_b;
+    uint8_t *region_a = vmcs_region;
+    out[0] = out[2] = 0;
+    /* A: runs to its CPUID exit and stays there. */
+    if (!vm_setup(l2_two, 0xaaaa))
+        return;
+    struct exit_info *e = l2_run();
+    CHECK(!e->vmfail && e->reason == R_CPUID && e->rip == pa(l2_two_at), "two: vmcs12 A: L2 exits at its CPUID (%s)", E(e));
+    struct l2_regs regs_a = l2r;
+    vx_vmptrst(&pa_a);
+    /* B: a second vmcs12 (own region, own L2 stack), launched to its end. */
+    vmcs_region = vmcs_b;
+    bool ok = vm_setup(l2_nothing, 0);
+    vmcs_region = region_a;
+    if (!ok)
+        return;
+    vmw(F_G_RSP, pa(stack_b + sizeof(stack_b)));
+    vx_vmptrst(&pa_b);
+    e = l2_run();
+    CHECK(is_done(e) && out[0] == 1 && pa_b != pa_a, "two: vmcs12 B launched and ran to its end while A is launched (%s)", E(e));
+    /* Back to A: VMPTRLD, emulate its CPUID, VMRESUME. */
+    struct vres r = vx_vmptrld(&pa_a);
+    CHECK(vx_ok(r) && vmr(F_G_RIP) == pa(l2_two_at) && vmr(F_EXIT_REASON) == R_CPUID,
+          "two: VMPTRLD of A finds its guest RIP and exit reason (%#lx, %lu)", vmr(F_G_RIP), vmr(F_EXIT_REASON));
+    l2r = regs_a;
+    l2r.rax = 0x7777;
+    skip_insn();
+    l2_set_launched(true);
+    e = l2_run();
+    CHECK(is_done(e) && out[2] == 0x7777, "two: VMRESUME of A continues its L2 after the CPUID (%#lx; %s)", out[2], E(e));
+    /* And B again, by VMRESUME. */
+    r = vx_vmptrld(&pa_b);
+    l2_restart(l2_nothing, 0);
+    vmw(F_G_RSP, pa(stack_b + sizeof(stack_b)));
+    l2_set_launched(true);
+    e = l2_run();
+    CHECK(vx_ok(r) && is_done(e) && out[0] == 2, "two: VMPTRLD of B and VMRESUME run B again (%s)", E(e));
+}
