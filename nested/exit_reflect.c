@@ -137,8 +137,9 @@ enum reflect nested_exit_owner(const struct l2_exit *e, const uint8_t *v12,
     case R_HLT:         l1 = p & PROC_HLT_EXITING; break;
     case R_INVLPG:      l1 = p & PROC_INVLPG_EXITING; break;
     case R_RDPMC:       l1 = p & PROC_RDPMC_EXITING; break;
-    case R_RDTSC:
-    case R_RDTSCP:      l1 = p & PROC_RDTSC_EXITING; break;
+    case R_RDTSC:       l1 = p & PROC_RDTSC_EXITING; break;
+    /* 26.1.3: only with "enable RDTSCP" too (without it RDTSCP is #UD). */
+    case R_RDTSCP:      l1 = (p & PROC_RDTSC_EXITING) && (p2 & PROC2_ENABLE_RDTSCP); break;
     case R_CR:          l1 = nested_cr_exits(v12, e->qual, e->cr_source); break;
     case R_DR:          l1 = p & PROC_MOV_DR_EXITING; break;
     case R_IO:          l1 = nested_io_exits(v12, (uint16_t)(e->qual >> 16), (e->qual & 7) + 1, rd); break;
