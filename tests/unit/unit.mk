@@ -57,7 +57,8 @@ unit-bin: $(UNIT_OUT)/test_spp
 -include $(UNIT_OUT)/obj/$(UNIT_DIR)/test_spp.d $(UNIT_OUT)/obj/features-spp/sppt.d
 
 # nested/: the vmcs12 field table and layout, VMX operand decoding, the
-# capability MSRs L1 sees, the EPT12 walk, the VM-entry checks on a vmcs12.
+# capability MSRs L1 sees, the EPT12 walk, the VM-entry checks on a vmcs12,
+# which L2 exits are L1's.
 # (domain.h includes nested/nested.h.)
 UNIT_CFLAGS += -Inested
 UNIT_SRCS_test_vmcs12      := nested/vmcs12.c
@@ -65,10 +66,12 @@ UNIT_SRCS_test_vmx_operand := nested/vmx_operand.c
 UNIT_SRCS_test_nested_caps := nested/nested_caps.c nested/vmcs12.c
 UNIT_SRCS_test_ept12       := nested/ept12.c
 UNIT_SRCS_test_vmentry_check := nested/vmentry_check.c nested/nested_caps.c nested/vmcs12.c
-NESTED_UNIT_TESTS := test_vmcs12 test_vmx_operand test_nested_caps test_ept12 test_vmentry_check
+UNIT_SRCS_test_exit_reflect := nested/exit_reflect.c nested/vmcs12.c
+NESTED_UNIT_TESTS := test_vmcs12 test_vmx_operand test_nested_caps test_ept12 test_vmentry_check \
+                     test_exit_reflect
 $(foreach t,$(NESTED_UNIT_TESTS),$(eval $(call UNIT_LINK,$(t))))
 unit-bin: $(addprefix $(UNIT_OUT)/,$(NESTED_UNIT_TESTS))
 -include $(foreach t,$(NESTED_UNIT_TESTS),$(UNIT_OUT)/obj/$(UNIT_DIR)/$(t).d) \
          $(UNIT_OUT)/obj/nested/vmcs12.d $(UNIT_OUT)/obj/nested/vmx_operand.d \
          $(UNIT_OUT)/obj/nested/nested_caps.d $(UNIT_OUT)/obj/nested/ept12.d \
-         $(UNIT_OUT)/obj/nested/vmentry_check.d
+         $(UNIT_OUT)/obj/nested/vmentry_check.d $(UNIT_OUT)/obj/nested/exit_reflect.d
