@@ -91,6 +91,48 @@ def costs_section(r):
     return lines + [""]
 
 
+def nested_table(rows):
+    """Markdown table of bench/results/nested.json (also used by
+    docs/NESTED.md)."""
+    lines = ["| L2 exit | VMCS shadowing | L0 exits per L2 exit | L2 round trip | single-level round trip | ratio |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append("| %s | %s | %.2f | %d | %s | %s |" % (
+            r["exit"], "yes" if r["vmcs_shadowing"] else "no", r["l0_exits_per_l2_exit"],
+            r["l2_roundtrip_cycles"], r["l1_roundtrip_cycles"] if r["l1_roundtrip_cycles"] else "-",
+            "%.2f×" % r["ratio"] if r["ratio"] else "-"))
+    return lines
+
+
+def nested_section(rows):
+    lines = ["## Nested: what an L2 exit costs (emulated TSC cycles)", ""] + nested_table(rows) + [
+        "", "Targets: with VMCS shadowing at most 2.0 L0 exits per L2 exit that L1 handles; "
+        "an L2 CPUID round trip at most 4× the single-level one.", ""]
+    exits = [r["exit"] for r in rows if r["vmcs_shadowing"]]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.2))
+    width = 0.38
+    xs = range(len(exits))
+    for off, shadow, color in ((-width / 2, True, "#4c72b0"), (width / 2, False, "#dd8452")):
+        rs = [r for r in rows if r["vmcs_shadowing"] == shadow]
+        label = "VMCS shadowing" if shadow else "no shadowing"
+        a1.bar([x + off for x in xs], [r["l2_roundtrip_cycles"] for r in rs], width, color=color, label=label)
+        a2.bar([x + off for x in xs], [r["l0_exits_per_l2_exit"] for r in rs], width, color=color, label=label)
+    single = [r["l1_roundtrip_cycles"] or 0 for r in rows if r["vmcs_shadowing"]]
+    a1.plot(list(xs), single, "k_", markersize=18, label="single level")
+    for a, title in ((a1, "L2 round trip (cycles)"), (a2, "L0 exits per L2 exit")):
+        a.set_xticks(list(xs))
+        a.set_xticklabels(exits, fontsize=8)
+        a.set_title(title, fontsize=10)
+    a2.axhline(2.0, color="red", linestyle="--", linewidth=1, label="target (shadowing)")
+    a1.legend(fontsize=7)
+    a2.legend(fontsize=7)
+    fig.suptitle("Nestor nested exits (Bochs tigerlake)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(os.path.join(RESULTS, "nested.png"), dpi=100)
+    plt.close(fig)
+    return lines + ["![Nested exit costs](nested.png)", ""]
+
+
 def main():
     out = ["# Nestor benchmark results", ""]
     r = load("l0.json")
@@ -101,6 +143,9 @@ def main():
         out += pml_section(r)
     if r:
         out += costs_section(r)
+    r = load("nested.json")
+    if r:
+        out += nested_section(r)
     text = "\n".join(out) + "\n"
     with open(os.path.join(RESULTS, "REPORT.md"), "w") as f:
         f.write(text)

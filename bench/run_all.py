@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCHMARKS = ["l0.py", "pml.py"]
+BENCHMARKS = ["l0.py", "pml.py", "nested.py"]
 
 
 def main():

@@ -29,6 +29,8 @@ static int fast(void)
     return 0;
 }
 
+#define FILL_FIRST (4ul << 20)    /* skip the first 4 MiB of L1 (its image) */
+
 static void l2_loop(uint64_t kind)
 {
     uint64_t n = bench_n;
@@ -51,8 +53,14 @@ static void l2_loop(uint64_t kind)
     case R_RDMSR:
         for (uint64_t i = 0; i < n; i++) {
             uint32_t lo, hi;
-            __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x174));
+            __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x277));   /* PAT: exits at every level */
         }
+        break;
+    case R_EPT_VIOLATION:
+        /* First reads of pages through the 1 GiB EPT12 leaf onto L1's
+         * RAM: each is an EPT02 fill, which L0 handles alone. */
+        for (uint64_t i = 0; i < n; i++)
+            (void)*(volatile uint8_t *)(L2_1G_GPA + FILL_FIRST + i * 4096);
         break;
     }
     l2_cycles = rdtsc() - t0;
@@ -68,7 +76,7 @@ static uint64_t l1_loop(uint32_t kind, uint64_t n)
         case R_CPUID: cpuid(0, 0, r); break;
         case R_VMCALL: hypercall2(__HYPERVISOR_xen_version, XENVER_version, 0); break;
         case R_IO: outb(0x80, 0); break;
-        case R_RDMSR: rdmsr_safe(0x174, &v); break;
+        case R_RDMSR: rdmsr_safe(0x277, &v); break;
         }
     }
     return (rdtsc() - t0) / n;
@@ -78,7 +86,9 @@ void bench(void)
 {
     static const struct { const char *name; uint32_t reason; uint32_t proc; } kinds[] = {
         { "cpuid", R_CPUID, 0 }, { "vmcall", R_VMCALL, 0 }, { "out", R_IO, PROC_UNCOND_IO }, { "rdmsr", R_RDMSR, 0 },
+        { "fill", R_EPT_VIOLATION, 0 },
     };
+    const unsigned nr_kinds = sizeof(kinds) / sizeof(kinds[0]);
     bench_n = rt_arg_u64("n", 1000);
     if (!bench_n)
         bench_n = 1;
@@ -86,8 +96,14 @@ void bench(void)
     cpuid(1, 0, r);
     if (!l1_init(true))
         return;
+    /* The single-level loops first: once L2 has run, L0 charges L1's exits
+     * to the last L2 exit until L2 runs again (exit amplification). */
+    uint64_t l1_cycles[8] = { 0 };
+    for (unsigned k = 0; k < nr_kinds; k++)
+        if (want_test(kinds[k].name) && kinds[k].reason != R_EPT_VIOLATION)
+            l1_cycles[k] = l1_loop(kinds[k].reason, bench_n);
     unsigned ok = 0;
-    for (unsigned k = 0; k < 4; k++) {
+    for (unsigned k = 0; k < nr_kinds; k++) {
         if (!want_test(kinds[k].name)) {
             ok++;
             continue;
@@ -103,10 +119,12 @@ void bench(void)
             rt_printf("BENCH-ERROR %s: %s\n", kinds[k].name, exit_str(e));
             continue;
         }
+        /* An EPT02 fill has no single-level twin L1 could run (its EPT01
+         * is complete): bench/nested.py takes one from bench/pml.py. */
         rt_printf("BENCH %s l2_roundtrip=%lu l1_roundtrip=%lu n=%lu\n", kinds[k].name, l2_cycles / bench_n,
-                  l1_loop(kinds[k].reason, bench_n), bench_n);
+                  l1_cycles[k], bench_n);
         ok++;
     }
     vx_vmxoff();
-    CHECK(ok == 4, "bench: every loop ran to its end (%u/4)", ok);
+    CHECK(ok == nr_kinds, "bench: every loop ran to its end (%u/%u)", ok, nr_kinds);
 }
