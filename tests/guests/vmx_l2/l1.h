@@ -212,6 +212,7 @@ void t_mtf(void);
 void t_vpid(void);
 void t_triple(void);
 void t_two(void);
+void t_pml(void);
 void bench(void);
 
 /* L2 helpers */

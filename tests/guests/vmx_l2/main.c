@@ -48,7 +48,7 @@ static const struct { const char *name; void (*fn)(void); bool opt_in; } groups[
     { "msr", t_msr, false }, { "exc", t_exc, false }, { "cr", t_cr, false }, { "timer", t_timer, false },
     { "intwin", t_intwin, false }, { "inject", t_inject, false }, { "ept", t_ept, false }, { "entry", t_entry, false },
     { "launch", t_launch, false }, { "misc", t_misc, false }, { "vector", t_vector, false }, { "vpid", t_vpid, false },
-    { "triple", t_triple, false }, { "two", t_two, false },
+    { "triple", t_triple, false }, { "two", t_two, false }, { "pml", t_pml, false },
     { "mtf", t_mtf, true },         /* see t_more.c: Bochs 2.7 never delivers MTF exits */
 };
 
