@@ -2,6 +2,7 @@
  * the bitmap (see domain.c); the rest are emulated here, and anything else
  * raises #GP(0) as on a CPU without that MSR. */
 #include "exit.h"
+#include "msr_rules.h"
 #include "console.h"
 #include "hypercall.h"
 #include "nested.h"
@@ -11,16 +12,6 @@
 
 #define MSR_IA32_PLATFORM_ID   0x017
 #define EFER_WRITABLE          (EFER_SCE | EFER_LME | EFER_NXE)
-
-static bool pat_valid(uint64_t pat)
-{
-    for (unsigned i = 0; i < 8; i++) {
-        uint8_t t = (uint8_t)(pat >> (8 * i));
-        if (t == 2 || t == 3 || t > 7)
-            return false;
-    }
-    return true;
-}
 
 static bool read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
 {

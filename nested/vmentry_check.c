@@ -8,6 +8,7 @@
  * have no 5-level paging (CPUID LA57 hidden, CR4.LA57 not in
  * IA32_VMX_CR4_FIXED1). */
 #include "vmentry_check.h"
+#include "msr_rules.h"
 #include "vmcs12_index.h"
 #include "vmcs12.h"
 #include "vmcs_fields.h"
@@ -119,17 +120,6 @@ static bool msr_area_ok(const struct ectx *x, uint32_t addr_enc, uint32_t count_
     REQUIRE(IS_ALIGNED(addr, 16), unaligned);
     uint64_t last = addr + count * 16 - 1;
     REQUIRE(within_width(x->c, addr) && last > addr && within_width(x->c, last), wide);
-    return true;
-}
-
-/* A value WRMSR to IA32_PAT accepts: each byte 0, 1, 4, 5, 6 or 7. */
-static bool pat_valid(uint64_t pat)
-{
-    for (unsigned i = 0; i < 8; i++) {
-        uint8_t t = (uint8_t)(pat >> (8 * i));
-        if (t == 2 || t == 3 || t > 7)
-            return false;
-    }
     return true;
 }
 
