@@ -288,7 +288,9 @@ void nested_l2_exit(struct vcpu *v, uint32_t full)
         G(VMCS_EXIT_QUALIFICATION) = vmread(VMCS_EXIT_QUALIFICATION);
         G(VMCS_EXIT_REASON) = full;
         n->in_l2 = false;
-        n->vmcs02_launched = false;
+        /* vmcs02's own launch state is unchanged too: launched if this
+         * was a VMRESUME of it (sched.c left v->launched alone). */
+        n->vmcs02_launched = v->launched;
         v->vmcs_pa = n->vmcs01_pa;
         v->launched = n->vmcs01_launched;
         vmptrld(v->vmcs_pa);
