@@ -28,7 +28,6 @@
 #include "lf.h"
 
 #define PAGE 4096
-#define E(e) exit_str(e)
 static volatile uint64_t out[4];
 
 /* ---- L2 programs ----------------------------------------------------------- */

@@ -42,26 +42,6 @@ void mismatch(const char *fmt, ...)
     rt_printf("MISMATCH %s\n", buf);
 }
 
-static bool want(const char *name)
-{
-    const char *c = rt_boot.cmdline, *l = NULL;
-    for (const char *p = c; p && *p; p++)
-        if ((p == c || p[-1] == ' ') && !strncmp(p, "only=", 5))
-            l = p + 5;
-    if (!l)
-        return true;
-    size_t n = strlen(name);
-    while (*l && *l != ' ') {
-        if (!strncmp(l, name, n) && (l[n] == ',' || l[n] == ' ' || !l[n]))
-            return true;
-        while (*l && *l != ',' && *l != ' ')
-            l++;
-        if (*l == ',')
-            l++;
-    }
-    return false;
-}
-
 void test_main(void)
 {
     uint32_t r[4];
@@ -71,7 +51,7 @@ void test_main(void)
     maxphy = r[0] & 0xff;
     rt_printf("vmlaunchfuzz: RAM %#lx, physical-address width %u%s\n", rt_boot.mem_bytes, maxphy,
               bare ? ", bare metal" : "");
-    if (want("ptrs")) {
+    if (want_test("ptrs")) {
         rt_printf("---- ptrs (before VMXON)\n");
         t_ptrs_vmxon();
     }
@@ -81,7 +61,7 @@ void test_main(void)
         { "fuzz", fuzz_launch }, { "eptout", t_eptout }, { "eptedit", t_eptedit }, { "ptrs", t_ptrs },
     };
     for (unsigned i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
-        if (!want(groups[i].name))
+        if (!want_test(groups[i].name))
             continue;
         rt_printf("---- %s\n", groups[i].name);
         unsigned m0 = mismatches;

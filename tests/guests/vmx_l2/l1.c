@@ -625,3 +625,43 @@ const char *exit_str(const struct exit_info *e)
     }
     return buf;
 }
+
+struct exit_info *l2_next(uint32_t reason, const char *what)
+{
+    struct exit_info *e = l2_run();
+    CHECK(!e->vmfail && e->reason == reason, "%s: exit reason %u (%s)", what, reason, exit_str(e));
+    return e;
+}
+
+bool l2_done(const char *what)
+{
+    struct exit_info *e = l2_run();
+    return CHECK(is_done(e), "%s: L2 ran to its end (%s)", what, exit_str(e));
+}
+
+/* ---- test selection (args only=a,b,...) ---------------------------------- */
+const char *only_list(void)
+{
+    const char *c = rt_boot.cmdline;
+    for (const char *p = c; p && *p; p++)
+        if ((p == c || p[-1] == ' ') && !strncmp(p, "only=", 5))
+            return p + 5;
+    return NULL;
+}
+
+bool want_test(const char *name)
+{
+    const char *l = only_list();
+    if (!l)
+        return true;
+    size_t n = strlen(name);
+    while (*l && *l != ' ') {
+        if (!strncmp(l, name, n) && (l[n] == ',' || l[n] == ' ' || !l[n]))
+            return true;
+        while (*l && *l != ',' && *l != ' ')
+            l++;
+        if (*l == ',')
+            l++;
+    }
+    return false;
+}

@@ -177,6 +177,16 @@ bool l2_launched(void);
 void l2_set_launched(bool launched);
 /* The exit is L2's final VMCALL(L2_DONE). */
 bool is_done(const struct exit_info *e);
+/* Runs L2 to its next exit; one check that it has this reason. */
+struct exit_info *l2_next(uint32_t reason, const char *what);
+/* Runs L2 on; one check that it reached its end (VMCALL L2_DONE). */
+bool l2_done(const char *what);
+
+/* For the test groups: a global label inside inline asm, a function that
+ * runs as L2 (kept whole, reachable through EPT12), an exit as text. */
+#define GL(n) ".globl " #n "\n" #n ":\n\t"
+#define L2FN __attribute__((noinline, noclone, used))
+#define E(e) exit_str(e)
 /* L2 RIP past the exiting instruction (by VM-exit instruction length). */
 void skip_insn(void);
 /* If L2's RIP is an RT_EXTABLE fault site, move it to the fixup. */
@@ -192,6 +202,8 @@ bool has_1g_ept(void);
 bool has_exec_only_ept(void);
 
 /* ---- tests -------------------------------------------------------------- */
+/* The groups named by only=a,b,... (NULL: all); is this group wanted? */
+const char *only_list(void);
 bool want_test(const char *name);
 void t_cpuid(void);
 void t_vmcall(void);

@@ -17,32 +17,6 @@
  */
 #include "l1.h"
 
-static const char *only_list(void)
-{
-    const char *c = rt_boot.cmdline;
-    for (const char *p = c; p && *p; p++)
-        if ((p == c || p[-1] == ' ') && !strncmp(p, "only=", 5))
-            return p + 5;
-    return NULL;
-}
-
-bool want_test(const char *name)
-{
-    const char *l = only_list();
-    if (!l)
-        return true;
-    size_t n = strlen(name);
-    while (*l && *l != ' ') {
-        if (!strncmp(l, name, n) && (l[n] == ',' || l[n] == ' ' || !l[n]))
-            return true;
-        while (*l && *l != ',' && *l != ' ')
-            l++;
-        if (*l == ',')
-            l++;
-    }
-    return false;
-}
-
 static const struct { const char *name; void (*fn)(void); bool opt_in; } groups[] = {
     { "cpuid", t_cpuid, false }, { "vmcall", t_vmcall, false }, { "hlt", t_hlt, false }, { "io", t_io, false },
     { "msr", t_msr, false }, { "exc", t_exc, false }, { "cr", t_cr, false }, { "timer", t_timer, false },

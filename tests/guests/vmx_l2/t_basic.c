@@ -7,25 +7,8 @@
  */
 #include "l1.h"
 
-#define GL(n) ".globl " #n "\n" #n ":\n\t"
-#define L2FN __attribute__((noinline, noclone, used))
-#define E(e) exit_str(e)
 
 static volatile uint64_t out[16];
-
-/* Runs to the next exit; one check that it has this reason. */
-static struct exit_info *next(uint32_t reason, const char *what)
-{
-    struct exit_info *e = l2_run();
-    CHECK(!e->vmfail && e->reason == reason, "%s: exit reason %u (%s)", what, reason, E(e));
-    return e;
-}
-
-static bool done(const char *what)
-{
-    struct exit_info *e = l2_run();
-    return CHECK(is_done(e), "%s: L2 resumed and ran to its end (%s)", what, E(e));
-}
 
 /* ---- CPUID --------------------------------------------------------------- */
 extern char l2_cpuid_at[];
@@ -42,7 +25,7 @@ void t_cpuid(void)
     memset((void *)out, 0, sizeof(out));
     if (!vm_setup(l2_cpuid, 0x4c324c32))
         return;
-    struct exit_info *e = next(R_CPUID, "cpuid: L2 CPUID is reflected to L1");
+    struct exit_info *e = l2_next(R_CPUID, "cpuid: L2 CPUID is reflected to L1");
     CHECK(e->len == 2, "cpuid: VM-exit instruction length 2 (%u)", e->len);
     CHECK(e->rip == pa(l2_cpuid_at), "cpuid: guest RIP is the CPUID (%#lx, want %#lx)", e->rip, pa(l2_cpuid_at));
     CHECK((uint32_t)l2r.rax == 0x4c324c32 && (uint32_t)l2r.rcx == 7,
@@ -50,7 +33,7 @@ void t_cpuid(void)
     CHECK(out[4] == 0, "cpuid: L2 has not gone past the CPUID yet");
     l2r.rax = 0x11112222, l2r.rbx = 0x33334444, l2r.rcx = 0x55556666, l2r.rdx = 0x77778888;
     skip_insn();
-    done("cpuid");
+    l2_done("cpuid");
     CHECK(out[0] == 0x11112222 && out[1] == 0x33334444 && out[2] == 0x55556666 && out[3] == 0x77778888,
           "cpuid: L2 sees the values L1 chose (%#lx %#lx %#lx %#lx)", out[0], out[1], out[2], out[3]);
     CHECK(out[4] == 1, "cpuid: L2 continued after the CPUID (guest RIP advanced by the length)");
@@ -70,13 +53,13 @@ void t_vmcall(void)
     memset((void *)out, 0, sizeof(out));
     if (!vm_setup(l2_vmcall_prog, 0))
         return;
-    struct exit_info *e = next(R_VMCALL, "vmcall: L2 VMCALL exits to L1");
+    struct exit_info *e = l2_next(R_VMCALL, "vmcall: L2 VMCALL exits to L1");
     CHECK(e->len == 3 && e->rip == pa(l2_vmcall_at), "vmcall: length 3, guest RIP at the VMCALL (%u, %#lx)",
           e->len, e->rip);
     CHECK(l2r.rax == 0x1234 && l2r.rdi == 0x5678, "vmcall: L1 sees L2's RAX and RDI (%#lx, %#lx)", l2r.rax, l2r.rdi);
     l2r.rax = 0xabcdef;
     skip_insn();
-    done("vmcall");
+    l2_done("vmcall");
     CHECK(out[0] == 0xabcdef, "vmcall: L2 sees the RAX L1 returned (%#lx)", out[0]);
 }
 
@@ -93,11 +76,11 @@ void t_hlt(void)
     memset((void *)out, 0, sizeof(out));
     if (!vm_setup(l2_hlt, 0) || !set_proc(PROC_HLT))
         return;
-    struct exit_info *e = next(R_HLT, "hlt: HLT exiting on, L2 HLT (IF=0) exits");
+    struct exit_info *e = l2_next(R_HLT, "hlt: HLT exiting on, L2 HLT (IF=0) exits");
     CHECK(e->len == 1 && e->rip == pa(l2_hlt_at), "hlt: length 1, guest RIP at the HLT (%u, %#lx)", e->len, e->rip);
     CHECK(e->activity == 0, "hlt: activity state active (%lu)", e->activity);
     skip_insn();
-    done("hlt");
+    l2_done("hlt");
 
     /* HLT exiting off: L2 enters the HLT state with IF=0; only the
      * VMX-preemption timer can end it (SDM 26.5.1: the timer counts in C1
@@ -108,13 +91,13 @@ void t_hlt(void)
     if (!vm_setup(l2_hlt, 0) || !set_proc(0) || !set_pin(PIN_PREEMPT))
         return;
     vmw(F_PREEMPT_TIMER, 20000);
-    e = next(R_PREEMPT, "hlt: HLT exiting off, the preemption timer ends L2's HLT state");
+    e = l2_next(R_PREEMPT, "hlt: HLT exiting off, the preemption timer ends L2's HLT state");
     CHECK(e->activity == 1, "hlt: the activity state is saved as HLT (%lu)", e->activity);
     CHECK(e->rip == pa(l2_hlt_after), "hlt: guest RIP is after the HLT (%#lx, want %#lx)", e->rip, pa(l2_hlt_after));
     CHECK(out[0] == 0, "hlt: L2 did not run past its HLT");
     set_pin(0);
     vmw(F_G_ACTIVITY, 0);
-    done("hlt (activity set active)");
+    l2_done("hlt (activity set active)");
     CHECK(out[0] == 1, "hlt: L2 continued after the HLT");
 }
 
@@ -174,7 +157,7 @@ void t_io(void)
     CHECK(ex.gla == pa(io_in), "io: INS guest-linear address is ES:RDI (%#lx)", ex.gla);
     l2r.rdi += 1;
     skip_insn();
-    done("io");
+    l2_done("io");
     CHECK(out[0] == 0xbeef && out[1] == 0 && out[2] == pa(io_buf) + 3 && out[3] == pa(io_in) + 1,
           "io: L2 sees L1's emulation (AX %#lx, RCX %lu, RSI +%lu, RDI +%lu)", out[0], out[1],
           out[2] - pa(io_buf), out[3] - pa(io_in));
@@ -233,7 +216,7 @@ static void t_io_bitmaps(void)
     CHECK(out[3] == 1, "io: a byte at port 0x7fff (clear) did not exit");
     CHECK(out[2] == 0x600dcafe, "io: L2's IN EAX got L1's value (%#lx)", out[2]);
     skip_insn();
-    done("io bitmaps");
+    l2_done("io bitmaps");
 }
 
 /* ---- RDMSR / WRMSR -------------------------------------------------------------------- */
@@ -282,7 +265,7 @@ void t_msr(void)
     msr_bitmap[0x800 + MSR_SYSENTER_CS / 8] |= 1u << (MSR_SYSENTER_CS % 8);
     vmw(F_G_SYSENTER_CS, 0x77);
     uint64_t host_cs = vmr(F_H_SYSENTER_CS);
-    struct exit_info *e = next(R_RDMSR, "msr: RDMSR of IA32_TSC_AUX (read bit set)");
+    struct exit_info *e = l2_next(R_RDMSR, "msr: RDMSR of IA32_TSC_AUX (read bit set)");
     CHECK(e->rip == pa(l2_msr1) && e->len == 2 && (uint32_t)l2r.rcx == MSR_TSC_AUX,
           "msr: guest RIP at the RDMSR, length 2, ECX %#lx", l2r.rcx);
     uint64_t aux = 0;
@@ -293,16 +276,16 @@ void t_msr(void)
     CHECK(sec == host_cs, "msr: after the exit L1's SYSENTER_CS is the host-state value (%#lx, want %#lx)", sec, host_cs);
     l2r.rax = 0xabc, l2r.rdx = 0x1;
     skip_insn();
-    e = next(R_WRMSR, "msr: WRMSR of IA32_SYSENTER_CS (write bit set)");
+    e = l2_next(R_WRMSR, "msr: WRMSR of IA32_SYSENTER_CS (write bit set)");
     CHECK(e->rip == pa(l2_msr2) && (uint32_t)l2r.rcx == MSR_SYSENTER_CS && (uint32_t)l2r.rax == 0x99 &&
           (uint32_t)l2r.rdx == 0, "msr: L1 sees ECX, EDX:EAX of the WRMSR (%#lx %#lx:%#lx)", l2r.rcx, l2r.rdx, l2r.rax);
     vmw(F_G_SYSENTER_CS, 0x99);
     skip_insn();
-    e = next(R_RDMSR, "msr: RDMSR of MSR 0x40000000 (outside the bitmap ranges) always exits");
+    e = l2_next(R_RDMSR, "msr: RDMSR of MSR 0x40000000 (outside the bitmap ranges) always exits");
     CHECK(e->rip == pa(l2_msr3), "msr: at the RDMSR of 0x40000000");
     l2r.rax = 0, l2r.rdx = 0;
     skip_insn();
-    done("msr");
+    l2_done("msr");
     CHECK(out[0] == 0x100000abcul, "msr: L2's RDMSR of TSC_AUX returned L1's EDX:EAX (%#lx)", out[0]);
     CHECK(out[1] == 0x77, "msr: RDMSR of SYSENTER_CS (read bit clear) did not exit, saw the guest-state value (%#lx)", out[1]);
     CHECK(out[2] == 0x99, "msr: after L1 emulated the WRMSR L2 reads SYSENTER_CS %#lx", out[2]);
@@ -311,14 +294,14 @@ void t_msr(void)
     memset((void *)out, 0, sizeof(out));
     if (!vm_setup(l2_msr_nobitmap, 0) || !set_proc(0))
         return;
-    e = next(R_RDMSR, "msr: no MSR bitmaps, RDMSR of SYSENTER_CS exits");
+    e = l2_next(R_RDMSR, "msr: no MSR bitmaps, RDMSR of SYSENTER_CS exits");
     CHECK(e->rip == pa(l2_msr4), "msr: at the RDMSR");
     l2r.rax = 0x31, l2r.rdx = 0;
     skip_insn();
-    e = next(R_WRMSR, "msr: no MSR bitmaps, WRMSR of TSC_AUX exits");
+    e = l2_next(R_WRMSR, "msr: no MSR bitmaps, WRMSR of TSC_AUX exits");
     CHECK(e->rip == pa(l2_msr5) && (uint32_t)l2r.rax == 0x66, "msr: at the WRMSR with EAX %#lx", l2r.rax);
     skip_insn();
-    done("msr (no bitmaps)");
+    l2_done("msr (no bitmaps)");
     CHECK(out[0] == 0x31, "msr: L2 got L1's value (%#lx)", out[0]);
     wrmsr_safe(MSR_TSC_AUX, aux0);
 }
@@ -358,49 +341,49 @@ void t_misc(void)
     uint32_t want = PROC_RDTSC | PROC_INVLPG | PROC_MOV_DR | PROC_PAUSE;
     if (!vm_setup(l2_misc, 0) || !set_proc(want & cap.proc1) || !set_proc2(PROC2_WBINVD & cap.proc2_1))
         return;
-    struct exit_info *e = next(R_VMREAD, "misc: VMREAD in L2 always exits");
+    struct exit_info *e = l2_next(R_VMREAD, "misc: VMREAD in L2 always exits");
     CHECK(e->rip == pa(l2_m_vmread) && e->len == 3, "misc: VMREAD at its RIP, length 3 (%u)", e->len);
     skip_insn();
-    e = next(R_VMXON, "misc: VMXON in L2 always exits");
+    e = l2_next(R_VMXON, "misc: VMXON in L2 always exits");
     skip_insn();
-    e = next(R_INVEPT, "misc: INVEPT in L2 always exits");
+    e = l2_next(R_INVEPT, "misc: INVEPT in L2 always exits");
     CHECK(e->rip == pa(l2_m_invept), "misc: INVEPT at its RIP");
     skip_insn();
-    e = next(R_INVVPID, "misc: INVVPID in L2 always exits");
+    e = l2_next(R_INVVPID, "misc: INVVPID in L2 always exits");
     CHECK(e->rip == pa(l2_m_invvpid), "misc: INVVPID at its RIP");
     skip_insn();
-    e = next(R_INVD, "misc: INVD in L2 always exits");
+    e = l2_next(R_INVD, "misc: INVD in L2 always exits");
     CHECK(e->len == 2, "misc: INVD length 2 (%u)", e->len);
     skip_insn();
     if (cap.proc1 & PROC_RDTSC) {
-        e = next(R_RDTSC, "misc: RDTSC exiting");
+        e = l2_next(R_RDTSC, "misc: RDTSC exiting");
         CHECK(e->rip == pa(l2_m_rdtsc) && e->len == 2, "misc: RDTSC at its RIP, length 2");
         l2r.rax = 0x1234, l2r.rdx = 0x5;
         skip_insn();
     }
     if (cap.proc1 & PROC_INVLPG) {
-        e = next(R_INVLPG, "misc: INVLPG exiting");
+        e = l2_next(R_INVLPG, "misc: INVLPG exiting");
         CHECK(e->qual == 0x123456 && e->len == 3, "misc: INVLPG qualification is the linear address (%#lx)", e->qual);
         skip_insn();
     }
     if (cap.proc1 & PROC_MOV_DR) {
-        e = next(R_DR, "misc: MOV-DR exiting");
+        e = l2_next(R_DR, "misc: MOV-DR exiting");
         /* Table 28-4: DR number 2:0, direction bit 4 (1 = MOV from DR), register 11:8. */
         CHECK(e->qual == (7 | (1 << 4) | (1 << 8)), "misc: MOV from DR7 to RCX qualification %#lx (want 0x117)", e->qual);
         l2r.rcx = 0x400;
         skip_insn();
     }
     if (cap.proc1 & PROC_PAUSE) {
-        e = next(R_PAUSE, "misc: PAUSE exiting");
+        e = l2_next(R_PAUSE, "misc: PAUSE exiting");
         CHECK(e->rip == pa(l2_m_pause) && e->len == 2, "misc: PAUSE at its RIP, length 2");
         skip_insn();
     }
     if (cap.proc2_1 & PROC2_WBINVD) {
-        e = next(R_WBINVD, "misc: WBINVD exiting");
+        e = l2_next(R_WBINVD, "misc: WBINVD exiting");
         CHECK(e->rip == pa(l2_m_wbinvd) && e->len == 2, "misc: WBINVD at its RIP, length 2");
         skip_insn();
     }
-    done("misc");
+    l2_done("misc");
     if (cap.proc1 & PROC_RDTSC)
         CHECK(out[0] == 0x500001234ul, "misc: L2's RDTSC returned L1's value (%#lx)", out[0]);
     if (cap.proc1 & PROC_MOV_DR)
@@ -414,7 +397,7 @@ void t_misc(void)
     uint64_t off = 1ul << 44;
     vmw(F_TSC_OFFSET, off);
     uint64_t t0 = rdtsc();
-    done("misc (TSC offset)");
+    l2_done("misc (TSC offset)");
     uint64_t t1 = rdtsc();
     CHECK(out[0] >= t0 + off && out[0] <= t1 + off, "misc: L2's RDTSC with TSC offset 2^44 is within [%#lx, %#lx] (%#lx)",
           t0 + off, t1 + off, out[0]);

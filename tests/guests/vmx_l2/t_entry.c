@@ -8,8 +8,6 @@
  */
 #include "l1.h"
 
-#define L2FN __attribute__((noinline, noclone, used))
-#define E(e) exit_str(e)
 
 uint64_t l2_enter(uint32_t launch);
 static volatile uint64_t out[8];
@@ -17,12 +15,6 @@ static volatile uint64_t out[8];
 L2FN static void l2_nothing(uint64_t arg)
 {
     out[0]++;
-}
-
-static bool done(const char *what)
-{
-    struct exit_info *e = l2_run();
-    return CHECK(is_done(e), "%s: L2 ran to its end (%s)", what, E(e));
 }
 
 static bool failed_with(struct exit_info *e, unsigned err)
@@ -44,7 +36,7 @@ static void bad_field(const char *what, uint64_t enc, uint64_t bad, unsigned err
     CHECK(failed_with(e, err), "entry: %s -> VMfailValid(%u) (%s)", what, err, E(e));
     CHECK(out[0] == 0 && !l2_launched(), "entry: %s: L2 did not run", what);
     vmw(enc, old);
-    done("entry: restored, VMLAUNCH");
+    l2_done("entry: restored, VMLAUNCH");
 }
 
 /* A guest-state value that makes VM entry fail with an exit (27.8). */
@@ -66,7 +58,7 @@ static void bad_guest(const char *what, uint64_t enc, uint64_t bad, uint64_t qua
           "entry: %s: the launch state stays clear: VMRESUME -> VMfailValid(5) (flags %#lx, error %lu)", what,
           r & ~(1ul << 63), vmr(F_INSN_ERROR));
     vmw(enc, old);
-    done("entry: fixed, VMLAUNCH");
+    l2_done("entry: fixed, VMLAUNCH");
 }
 
 static uint64_t entry_msrs[4][2] __attribute__((aligned(16)));
@@ -139,7 +131,7 @@ void t_entry(void)
     vmw(F_EXIT_MSR_STORE_COUNT, 1);
     vmw(F_EXIT_MSR_LOAD_ADDR, pa(exit_load));
     vmw(F_EXIT_MSR_LOAD_COUNT, 1);
-    done("entry: MSR lists");
+    l2_done("entry: MSR lists");
     uint64_t aux = 0;
     rdmsr_safe(0xc0000103, &aux);
     CHECK(out[1] == 0x42, "entry: L2 reads the TSC_AUX the VM-entry MSR-load list loaded (%#lx)", out[1]);

@@ -11,8 +11,6 @@
  */
 #include "l1.h"
 
-#define L2FN __attribute__((noinline, noclone, used))
-#define E(e) exit_str(e)
 #define QMASK 0x1bful
 
 static volatile uint64_t out[16];
@@ -20,12 +18,6 @@ static volatile uint64_t marker = 0x1a2b3c4d5e6f7788ull;
 static volatile uint64_t marker2;
 
 static uint64_t tgpa(unsigned i, unsigned off) { return L2_TEST_GPA + (uint64_t)i * 4096 + off; }
-
-static bool done(const char *what)
-{
-    struct exit_info *e = l2_run();
-    return CHECK(is_done(e), "%s: L2 resumed and ran to its end (%s)", what, E(e));
-}
 
 static void set_pt1(unsigned i, uint64_t v)
 {
@@ -120,7 +112,7 @@ void t_ept(void)
     e = l2_run();
     violation(e, "ept: read of a GPA whose EPT12 PTE is not present", tgpa(5, 0x10), tgpa(5, 0x10), 0x181);
     set_pt1(5, pa(tpages[5]) | EPT_RWX | wb);
-    done("ept: after L1 maps the page and INVEPTs");
+    l2_done("ept: after L1 maps the page and INVEPTs");
     CHECK(out[0] == ((uint64_t *)tpages[5])[2], "ept: L2 reads L1's page through the new entry (%#lx)", out[0]);
 
     /* Not present at the PDPT level. */
@@ -130,7 +122,7 @@ void t_ept(void)
     violation(e, "ept: read in a 1 GiB region absent from the EPT12 PDPT", L2_HOLE_GPA + 0x2468, L2_HOLE_GPA + 0x2468, 0x181);
     CHECK(e->rip == pa(l2_ept_fault), "ept: guest RIP at the faulting access (%#lx)", e->rip);
     l2_fixup();
-    done("ept (hole)");
+    l2_done("ept (hole)");
 
     /* Read-only page written. */
     if (!vm_setup(l2_write, tgpa(6, 0x20)))
@@ -140,7 +132,7 @@ void t_ept(void)
     violation(e, "ept: write to a read-only EPT12 page (bit 1 write, bit 3 R, bit 4 W clear)", tgpa(6, 0x20), tgpa(6, 0x20),
               0x18a);
     set_pt1(6, pa(tpages[6]) | EPT_RWX | wb);
-    done("ept: after L1 makes it writable");
+    l2_done("ept: after L1 makes it writable");
     CHECK(((uint64_t *)tpages[6])[4] == 0x77777777abcdull, "ept: L2's write landed in L1's page (%#lx)",
           ((uint64_t *)tpages[6])[4]);
 
@@ -155,7 +147,7 @@ void t_ept(void)
         CHECK(out[2] == 0x77, "ept: L2 executes code from an execute-only page (%#lx)", out[2]);
         violation(e, "ept: read of an execute-only page (bits 5:3 = X only)", tgpa(7, 0), tgpa(7, 0), 0x1a1);
         l2_fixup();
-        done("ept (execute-only)");
+        l2_done("ept (execute-only)");
     }
 
     /* Page without X: the fetch exits with bit 2. */
@@ -168,7 +160,7 @@ void t_ept(void)
     violation(e, "ept: instruction fetch from a page without X (bit 2 fetch, bits 3-4 RW)", tgpa(8, 0), tgpa(8, 0), 0x19c);
     CHECK(e->rip == tgpa(8, 0), "ept: guest RIP is the fetched address (%#lx)", e->rip);
     set_pt1(8, pa(tpages[8]) | EPT_RWX | wb);
-    done("ept: after L1 grants X");
+    l2_done("ept: after L1 grants X");
     CHECK(out[0] == 0x88, "ept: the code ran (%#lx)", out[0]);
 
     /* 2 MiB and 1 GiB leaves. */
@@ -178,7 +170,7 @@ void t_ept(void)
     marker2 = 0;
     if (!vm_setup(l2_big, has_1g_ept()))
         return;
-    done("ept: L2 uses a 2 MiB EPT12 leaf" );
+    l2_done("ept: L2 uses a 2 MiB EPT12 leaf" );
     CHECK(out[0] == 0x2200000012348ull && out[1] == 0x22000001ff000ull,
           "ept: 2 MiB leaf: L2 reads L1's data at offsets 0x12348 and 0x1ff000 (%#lx %#lx)", out[0], out[1]);
     CHECK(((volatile uint64_t *)big2m)[0x100000 / 8] == 0x2a2a2a2a, "ept: 2 MiB leaf: L2's write is in L1's buffer");
@@ -202,7 +194,7 @@ void t_ept(void)
         CHECK(!e->vmfail && e->reason == R_EPT_MISCONFIG && e->gpa == tgpa(pg, 0x30),
               "ept: EPT12 leaf with %s: EPT misconfiguration, GPA %#lx (%s)", mis[m].what, tgpa(pg, 0x30), E(e));
         set_pt1(pg, pa(tpages[pg]) | EPT_RWX | wb);
-        done("ept: after L1 fixes the entry and INVEPTs (single context)");
+        l2_done("ept: after L1 fixes the entry and INVEPTs (single context)");
         CHECK(out[0] == ((uint64_t *)tpages[pg])[6], "ept: L2 reads the page (%#lx)", out[0]);
     }
 
@@ -215,7 +207,7 @@ void t_ept(void)
     CHECK(!e->vmfail && e->reason == R_VMCALL && l2r.rax == 1, "ept: L2 read the page, then VMCALL (%s)", E(e));
     set_pt1(11, pa(tpages[12]) | EPT_RWX | wb);
     skip_insn();
-    done("ept (remap)");
+    l2_done("ept (remap)");
     CHECK(out[0] == ((uint64_t *)tpages[11])[8] && out[1] == ((uint64_t *)tpages[12])[8],
           "ept: L2 sees the old page (%#lx), then after remap + INVEPT the new one (%#lx)", out[0], out[1]);
 
@@ -232,7 +224,7 @@ void t_ept(void)
     memset(tpages[13], 0, 4096);
     ((uint64_t *)tpages[13])[0] = 0x83;          /* 2 MiB, present, writable: GPA 0 */
     set_pt1(13, pa(tpages[13]) | EPT_RWX | wb);
-    done("ept: after L1 backs L2's page directory");
+    l2_done("ept: after L1 backs L2's page directory");
     CHECK(out[0] == *(volatile uint64_t *)(uintptr_t)0x5678, "ept: L2 reads through it (%#lx)", out[0]);
 
     /* Accessed and dirty flags (29.3.5). */
@@ -255,7 +247,7 @@ void t_ept(void)
     CHECK((ept_pml4[0] & EPT_A) && (ept_pdpt[1] & EPT_A) && (ept_pd1[0] & EPT_A),
           "ept: A/D: the PML4E, PDPTE and PDE used have A (%#lx %#lx %#lx)", ept_pml4[0], ept_pdpt[1], ept_pd1[0]);
     skip_insn();
-    done("ept (A/D)");
+    l2_done("ept (A/D)");
     CHECK((ept_pt1[14] & (EPT_A | EPT_D)) == (EPT_A | EPT_D), "ept: A/D: after a write the leaf has A and D (%#lx)",
           ept_pt1[14]);
     ept_reset();

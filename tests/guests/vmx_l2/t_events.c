@@ -7,24 +7,8 @@
  */
 #include "l1.h"
 
-#define GL(n) ".globl " #n "\n" #n ":\n\t"
-#define L2FN __attribute__((noinline, noclone, used))
-#define E(e) exit_str(e)
 
 static volatile uint64_t out[16];
-
-static struct exit_info *next(uint32_t reason, const char *what)
-{
-    struct exit_info *e = l2_run();
-    CHECK(!e->vmfail && e->reason == reason, "%s: exit reason %u (%s)", what, reason, E(e));
-    return e;
-}
-
-static bool done(const char *what)
-{
-    struct exit_info *e = l2_run();
-    return CHECK(is_done(e), "%s: L2 resumed and ran to its end (%s)", what, E(e));
-}
 
 /* Interruption information (Table 25-17): vector 7:0, type 10:8, error
  * code 11, valid 31. */
@@ -155,39 +139,39 @@ void t_exc(void)
     if (!vm_setup(l2_ud, 0))
         return;
     vmw(F_EXC_BITMAP, 1u << 6);
-    e = next(R_EXC_NMI, "exc: #UD with bitmap bit 6 exits");
+    e = l2_next(R_EXC_NMI, "exc: #UD with bitmap bit 6 exits");
     CHECK(e->intr_info == II(6, T_HW, 0), "exc: #UD interruption information %#x (want %#x)", e->intr_info, II(6, T_HW, 0));
     CHECK(e->rip == pa(l2_ud_at) && l2_nev == 0, "exc: guest RIP at the UD2, L2's handler not run");
     CHECK(!(e->idt_info & 0x80000000u), "exc: IDT-vectoring information not valid (%#x)", e->idt_info);
     l2_fixup();
-    done("exc #UD");
+    l2_done("exc #UD");
     /* #UD not intercepted */
     if (!vm_setup(l2_ud, 0))
         return;
-    done("exc: #UD with bitmap bit 6 clear reaches L2 without an exit");
+    l2_done("exc: #UD with bitmap bit 6 clear reaches L2 without an exit");
     CHECK(l2_nev == 1 && l2_ev[0].vector == 6 && l2_ev[0].rip == pa(l2_ud_at),
           "exc: L2's own #UD handler ran (%u events, vector %lu)", l2_nev, l2_ev[0].vector);
     /* #BP: software exception (type 6) with an instruction length */
     if (!vm_setup(l2_bp, 0))
         return;
     vmw(F_EXC_BITMAP, 1u << 3);
-    e = next(R_EXC_NMI, "exc: INT3 with bitmap bit 3 exits");
+    e = l2_next(R_EXC_NMI, "exc: INT3 with bitmap bit 3 exits");
     CHECK(e->intr_info == II(3, T_SWEXC, 0) && e->len == 1 && e->rip == pa(l2_bp_at),
           "exc: #BP interruption information %#x (want %#x), length %u, RIP at the INT3", e->intr_info,
           II(3, T_SWEXC, 0), e->len);
     skip_insn();
-    done("exc #BP");
+    l2_done("exc #BP");
     /* #GP with an error code */
     if (!vm_setup(l2_gp, 0))
         return;
     vmw(F_EXC_BITMAP, 1u << 13);
-    e = next(R_EXC_NMI, "exc: #GP with bitmap bit 13 exits");
+    e = l2_next(R_EXC_NMI, "exc: #GP with bitmap bit 13 exits");
     CHECK(e->intr_info == II(13, T_HW, 1) && e->intr_error == 0x1238,
           "exc: #GP interruption information %#x (want %#x), error code %#x (want 0x1238)", e->intr_info,
           II(13, T_HW, 1), e->intr_error);
     CHECK(e->rip == pa(l2_gp_at), "exc: guest RIP at the faulting MOV to DS");
     l2_fixup();
-    done("exc #GP");
+    l2_done("exc #GP");
 
     /* #PF: bit 14 with PFEC & mask == match decides (25.2). */
     pf_case(true, 0, 0, 7);             /* every #PF exits */
@@ -257,7 +241,7 @@ void t_cr(void)
     vmw(F_CR0_MASK, TS);
     vmw(F_CR0_SHADOW, gcr0 | TS);
     /* CLTS exits when TS is in the mask and the shadow has TS = 1 (26.1.3). */
-    e = next(R_CR, "cr: CLTS with TS owned by L1 and shadow TS=1 exits");
+    e = l2_next(R_CR, "cr: CLTS with TS owned by L1 and shadow TS=1 exits");
     /* Table 28-3: CR number 3:0, access type 5:4 (0 to, 1 from, 2 CLTS, 3 LMSW),
      * LMSW operand type 6, register 11:8, LMSW source 31:16. */
     CHECK(e->qual == 0x20 && e->len == 2 && e->rip == pa(l2_clts_at), "cr: CLTS qualification %#lx (want 0x20), length %u",
@@ -267,19 +251,19 @@ void t_cr(void)
     CHECK(!(vmr(F_G_CR0) & TS), "cr: ... and did not change the real CR0.TS (guest CR0 %#lx)", vmr(F_G_CR0));
     vmw(F_CR0_SHADOW, gcr0);
     skip_insn();
-    e = next(R_CR, "cr: MOV to CR0 setting TS (shadow TS=0) exits");
+    e = l2_next(R_CR, "cr: MOV to CR0 setting TS (shadow TS=0) exits");
     CHECK(e->qual == 0x300 && e->len == 3 && e->rip == pa(l2_cr0w_at),
           "cr: MOV to CR0 from RBX qualification %#lx (want 0x300), length %u", e->qual, e->len);
     CHECK(l2r.rbx & TS, "cr: RBX holds L2's new CR0 (%#lx)", l2r.rbx);
     CHECK(!(out[2] & TS), "cr: after L1's CLTS emulation L2 reads TS=0 (%#lx)", out[2]);
     vmw(F_CR0_SHADOW, gcr0 | TS);
     skip_insn();
-    e = next(R_CR, "cr: LMSW clearing TS (shadow TS=1) exits");
+    e = l2_next(R_CR, "cr: LMSW clearing TS (shadow TS=1) exits");
     uint64_t lq = 0x30 | (((out[2] & 0xf & ~TS)) << 16);
     CHECK(e->qual == lq && e->len == 3 && e->rip == pa(l2_lmsw_at), "cr: LMSW qualification %#lx (want %#lx), length %u",
           e->qual, lq, e->len);
     skip_insn();
-    done("cr0");
+    l2_done("cr0");
     CHECK((out[3] & TS), "cr: SMSW reads TS from the shadow (%#lx)", out[3]);
     CHECK(!(vmr(F_G_CR0) & TS), "cr: the real CR0.TS stayed 0 (guest CR0 %#lx)", vmr(F_G_CR0));
 
@@ -289,7 +273,7 @@ void t_cr(void)
         return;
     vmw(F_CR4_MASK, CR4_VMXE | 4);
     vmw(F_CR4_SHADOW, (1ul << 5) | 4);
-    e = next(R_CR, "cr: MOV to CR4 clearing TSD (owned, shadow 1) exits");
+    e = l2_next(R_CR, "cr: MOV to CR4 clearing TSD (owned, shadow 1) exits");
     CHECK(e->qual == (4 | (2 << 8)) && e->rip == pa(l2_cr4w_at), "cr: MOV to CR4 from RDX qualification %#lx (want 0x204)",
           e->qual);
     CHECK(!(out[0] & CR4_VMXE) && (out[0] & 4), "cr: L2 reads CR4 from the shadow: VMXE 0, TSD 1 (%#lx)", out[0]);
@@ -297,7 +281,7 @@ void t_cr(void)
     CHECK((vmr(F_G_CR4) & CR4_VMXE) && !(vmr(F_G_CR4) & 4), "cr: the real CR4 keeps VMXE=1, TSD=0 (%#lx)", vmr(F_G_CR4));
     vmw(F_CR4_SHADOW, 1ul << 5);
     skip_insn();
-    done("cr4");
+    l2_done("cr4");
     CHECK(!(out[2] & 4), "cr: L2 reads the new shadow TSD=0 (%#lx)", out[2]);
 
     /* CR3-load exiting with one CR3 target (26.1.3). */
@@ -307,25 +291,25 @@ void t_cr(void)
             return;
         vmw(F_CR3_TARGET_COUNT, 1);
         vmw(F_CR3_TARGET0, pa(l2_pml4));
-        e = next(R_CR, "cr: MOV to CR3 of a value not in the CR3-target list exits");
+        e = l2_next(R_CR, "cr: MOV to CR3 of a value not in the CR3-target list exits");
         CHECK(out[0] == 1, "cr: MOV to CR3 of the CR3-target value did not exit");
         CHECK(e->qual == (3 | (2 << 8)) && l2r.rdx == pa(l2_pml4_copy) && e->rip == pa(l2_cr3w_at),
               "cr: MOV to CR3 from RDX qualification %#lx (want 0x203), RDX %#lx", e->qual, l2r.rdx);
         vmw(F_G_CR3, l2r.rdx);
         skip_insn();
-        done("cr3 load");
+        l2_done("cr3 load");
         CHECK(out[1] == pa(l2_pml4_copy), "cr: L2 runs on the CR3 L1 loaded for it (%#lx)", out[1]);
     }
     if (!skip_if(!(cap.proc1 & PROC_CR3_STORE), "cr: no CR3-store exiting")) {
         memset((void *)out, 0, sizeof(out));
         if (!vm_setup(l2_cr3_store, 0) || !set_proc(PROC_CR3_STORE))
             return;
-        e = next(R_CR, "cr: CR3-store exiting: MOV from CR3 exits");
+        e = l2_next(R_CR, "cr: CR3-store exiting: MOV from CR3 exits");
         CHECK(e->qual == (3 | (1 << 4) | (6 << 8)) && e->rip == pa(l2_cr3r_at),
               "cr: MOV from CR3 to RSI qualification %#lx (want 0x613)", e->qual);
         l2r.rsi = 0x12345000;
         skip_insn();
-        done("cr3 store");
+        l2_done("cr3 store");
         CHECK(out[0] == 0x12345000, "cr: L2 got L1's value for CR3 (%#lx)", out[0]);
     }
 }
@@ -344,14 +328,14 @@ void t_timer(void)
     if (!vm_setup(l2_spin, 0) || !set_pin(PIN_PREEMPT))
         return;
     vmw(F_PREEMPT_TIMER, 5000);
-    struct exit_info *e = next(R_PREEMPT, "timer: the preemption timer ends L2's busy loop");
+    struct exit_info *e = l2_next(R_PREEMPT, "timer: the preemption timer ends L2's busy loop");
     CHECK(e->rip >= pa(l2_spin_lo) && e->rip < pa(l2_spin_hi), "timer: guest RIP in the loop (%#lx)", e->rip);
     CHECK(l2r.rax > 0, "timer: L2 ran before the timer fired (%lu iterations)", l2r.rax);
     /* Value 0: the exit comes before L2 executes any instruction (26.7.4). */
     if (!vm_setup(l2_spin, 0) || !set_pin(PIN_PREEMPT))
         return;
     vmw(F_PREEMPT_TIMER, 0);
-    e = next(R_PREEMPT, "timer: value 0 exits at once");
+    e = l2_next(R_PREEMPT, "timer: value 0 exits at once");
     extern char l2_entry[];
     CHECK(e->rip == pa(l2_entry), "timer: value 0: no L2 instruction ran (RIP %#lx, entry %#lx)", e->rip, pa(l2_entry));
 }
@@ -371,7 +355,7 @@ void t_intwin(void)
     if (!vm_setup(l2_sti, 0) || !set_proc(PROC_INTR_WINDOW))
         return;
     /* The window opens after STI and the instruction STI blocks for. */
-    struct exit_info *e = next(R_INTR_WINDOW, "intwin: interrupt-window exiting once L2 sets IF");
+    struct exit_info *e = l2_next(R_INTR_WINDOW, "intwin: interrupt-window exiting once L2 sets IF");
     CHECK(out[0] == 1 && e->rip == pa(l2_sti_after), "intwin: exit after STI; NOP (RIP %#lx, want %#lx)", e->rip,
           pa(l2_sti_after));
     CHECK((e->rflags & 0x200) && !(e->interruptibility & 3), "intwin: L2 has IF=1, no STI/MOV-SS blocking (rflags %#lx, int %#lx)",
@@ -379,7 +363,7 @@ void t_intwin(void)
     /* What L1 does with the window: inject an external interrupt. */
     set_proc(0);
     vmw(F_ENTRY_INTR_INFO, II(0x40, T_EXT, 0));
-    done("intwin (interrupt injected in the window)");
+    l2_done("intwin (interrupt injected in the window)");
     CHECK(l2_nev == 1 && l2_ev[0].vector == 0x40 && l2_ev[0].rip == pa(l2_sti_after),
           "intwin: L2 took vector 0x40 at the window (%u events, vector %#lx, rip %#lx)", l2_nev, l2_ev[0].vector,
           l2_ev[0].rip);
@@ -388,7 +372,7 @@ void t_intwin(void)
     if (!vm_setup(l2_sti, 0) || !set_proc(PROC_INTR_WINDOW))
         return;
     vmw(F_G_RFLAGS, 0x202);
-    e = next(R_INTR_WINDOW, "intwin: IF=1 at VM entry exits at once");
+    e = l2_next(R_INTR_WINDOW, "intwin: IF=1 at VM entry exits at once");
     extern char l2_entry[];
     CHECK(e->rip == pa(l2_entry) && out[0] == 0, "intwin: before any L2 instruction (RIP %#lx)", e->rip);
 }

@@ -6,19 +6,10 @@
  */
 #include "l1.h"
 
-#define GL(n) ".globl " #n "\n" #n ":\n\t"
-#define L2FN __attribute__((noinline, noclone, used))
-#define E(e) exit_str(e)
 #define II(vec, type, err) (0x80000000u | ((err) ? 0x800u : 0) | ((uint32_t)(type) << 8) | (vec))
 
 static volatile uint64_t out[8];
 extern char l2_entry[], rt_image_end[];
-
-static bool done(const char *what)
-{
-    struct exit_info *e = l2_run();
-    return CHECK(is_done(e), "%s: L2 ran to its end (%s)", what, E(e));
-}
 
 L2FN static void l2_nothing(uint64_t arg)
 {
@@ -71,7 +62,7 @@ void t_vector(void)
     idt_present();
     vmw(F_ENTRY_INTR_INFO, e->idt_info & ~0x1000u);
     vmw(F_ENTRY_EXC_ERROR, e->idt_error);
-    done("vector: L1 maps the IDT page and re-injects the event");
+    l2_done("vector: L1 maps the IDT page and re-injects the event");
     CHECK(l2_nev == 1 && l2_ev[0].vector == 13 && l2_ev[0].error == 0x1234 && l2_ev[0].rip == pa(l2_entry) && out[0] == 1,
           "vector: L2's handler got #GP(0x1234) once at the entry RIP (%u events, vector %lu, error %#lx)", l2_nev,
           l2_ev[0].vector, l2_ev[0].error);
@@ -91,7 +82,7 @@ void t_vector(void)
     idt_present();
     vmw(F_ENTRY_INTR_INFO, e->idt_info & ~0x1000u);
     vmw(F_ENTRY_INSN_LEN, e->len);
-    done("vector: L1 re-injects the software interrupt with its length");
+    l2_done("vector: L1 re-injects the software interrupt with its length");
     CHECK(l2_nev == 1 && l2_ev[0].vector == 0x41 && l2_ev[0].rip == pa(l2_int41_at) + 2 && out[0] == 1,
           "vector: L2's handler ran once and returned after the INT (%u events, rip %#lx)", l2_nev, l2_ev[0].rip);
     ept_reset();
@@ -114,7 +105,7 @@ void t_mtf(void)
     CHECK(!e->vmfail && e->reason == R_MTF && e->rip == pa(l2_nothing),
           "mtf: exit reason 37 after one instruction (the CALL): RIP is its target %#lx (%s)", pa(l2_nothing), E(e));
     set_proc(0);
-    done("mtf: MTF off");
+    l2_done("mtf: MTF off");
     /* With an injected event the MTF exit comes right after delivery, at
      * the handler's first instruction (26.5.2). */
     if (!vm_setup(l2_nothing, 0) || !set_proc(PROC_MTF))
@@ -124,7 +115,7 @@ void t_mtf(void)
     CHECK(!e->vmfail && e->reason == R_MTF && e->rip == l2_stubs[6] && l2_nev == 0,
           "mtf: injected #UD then MTF exit at L2's handler entry %#lx (%s)", l2_stubs[6], E(e));
     set_proc(0);
-    done("mtf: handler and program");
+    l2_done("mtf: handler and program");
     CHECK(l2_nev == 1 && l2_ev[0].vector == 6, "mtf: L2's #UD handler ran after the MTF exit");
 }
 
@@ -160,7 +151,7 @@ void t_vpid(void)
     struct vres r = vx_invvpid(1, desc);
     CHECK(vx_ok(r), "vpid: INVVPID single-context for VPID 1");
     skip_insn();
-    done("vpid");
+    l2_done("vpid");
     CHECK(out[1] == 0x2222bbbb, "vpid: after L1 changes L2's PDE and INVVPIDs, L2 sees the new page (%#lx)", out[1]);
     l2_pd[3][0] = old;
     vx_invvpid(1, desc);
@@ -185,7 +176,7 @@ void t_triple(void)
     struct exit_info *e = l2_run();
     CHECK(!e->vmfail && e->reason == R_TRIPLE, "triple: an L2 triple fault is a VM exit to L1, reason 2 (%s)", E(e));
     l2_restart(l2_nothing_t, 0);
-    done("triple: L1 keeps running and the same vmcs12 runs L2 again");
+    l2_done("triple: L1 keeps running and the same vmcs12 runs L2 again");
 
     if (skip_if(!(cap.pin1 & PIN_PREEMPT) || !(cap.exit1 & EXIT_SAVE_PREEMPT), "triple: no saved preemption timer"))
         return;
@@ -193,7 +184,7 @@ void t_triple(void)
         return;
     vmw(F_EXIT_CTLS, (vmr(F_EXIT_CTLS) | EXIT_SAVE_PREEMPT));
     vmw(F_PREEMPT_TIMER, 100000000);
-    done("timer-save");
+    l2_done("timer-save");
     uint64_t v = vmr(F_PREEMPT_TIMER);
     CHECK(v > 0 && v < 100000000, "triple (timer-save): the exit saved a smaller preemption-timer value (%lu)", v);
 }

@@ -7,8 +7,6 @@
  */
 #include "l1.h"
 
-#define L2FN __attribute__((noinline, noclone, used))
-#define E(e) exit_str(e)
 #define F_PML_ADDRESS 0x200e
 #define F_PML_INDEX   0x0812
 #define PROC2_PML     (1u << 17)
