@@ -287,6 +287,10 @@ void nested_l2_exit(struct vcpu *v, uint32_t full)
             vmcs12_set_header(n->vmcs12, VMCS12_OFF_LAUNCH, VMCS12_LAUNCH_CLEAR);
         G(VMCS_EXIT_QUALIFICATION) = vmread(VMCS_EXIT_QUALIFICATION);
         G(VMCS_EXIT_REASON) = full;
+        if (reason < NESTED_ACCT_REASONS) {
+            n->acct.open = reason + 1;
+            n->acct.row[reason].reflected++;
+        }
         n->in_l2 = false;
         /* vmcs02's own launch state is unchanged too: launched if this
          * was a VMRESUME of it (sched.c left v->launched alone). */
