@@ -70,11 +70,6 @@ static bool set_cr4(struct vcpu *v, uint64_t val)
     return true;
 }
 
-static uint64_t gpr_value(struct vcpu *v, unsigned gpr)
-{
-    return gpr == R_SP ? vmread(VMCS_GUEST_RSP) : v->regs.gpr[gpr];
-}
-
 void handle_cr_access(struct vcpu *v)
 {
     uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
@@ -82,7 +77,7 @@ void handle_cr_access(struct vcpu *v)
     bool ok;
 
     if (type == CR_MOV_TO) {
-        uint64_t val = gpr_value(v, gpr);
+        uint64_t val = vcpu_gpr(v, gpr);
         if (!(vmread(VMCS_GUEST_CS_AR) & BIT(13)))
             val &= 0xffffffff;              /* outside 64-bit mode */
         switch (cr) {
@@ -92,10 +87,7 @@ void handle_cr_access(struct vcpu *v)
         default: ok = false;
         }
     } else if (type == CR_MOV_FROM && cr == 8) {
-        if (gpr == R_SP)
-            vmwrite(VMCS_GUEST_RSP, v->tpr);
-        else
-            v->regs.gpr[gpr] = v->tpr;
+        vcpu_set_gpr(v, gpr, v->tpr);
         ok = true;
     } else {
         domain_crash(v->dom, "unexpected CR access exit (qualification %#lx)", q);

@@ -29,6 +29,19 @@ void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint
     vmwrite(VMCS_ENTRY_INTR_INFO, info);
 }
 
+uint64_t vcpu_gpr(struct vcpu *v, unsigned r)
+{
+    return r == R_SP ? vmread(VMCS_GUEST_RSP) : v->regs.gpr[r];
+}
+
+void vcpu_set_gpr(struct vcpu *v, unsigned r, uint64_t val)
+{
+    if (r == R_SP)
+        vmwrite(VMCS_GUEST_RSP, val);
+    else
+        v->regs.gpr[r] = val;
+}
+
 unsigned vcpu_cpl(void)
 {
     return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;

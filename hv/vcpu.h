@@ -19,6 +19,10 @@ int vcpu_take_irq(struct vcpu *v);
 /* Before VM entry (VMCS current): inject the highest pending vector if the
  * guest accepts interrupts now, else ask for an interrupt-window exit. */
 void vcpu_deliver_irqs(struct vcpu *v);
+/* General-purpose register r (SDM numbering) of the current VMCS's guest:
+ * RSP lives in the VMCS, the others in v->regs. */
+uint64_t vcpu_gpr(struct vcpu *v, unsigned r);
+void vcpu_set_gpr(struct vcpu *v, unsigned r, uint64_t val);
 /* Current privilege level (SS.DPL). */
 unsigned vcpu_cpl(void);
 uint64_t vcpu_rip(void);

@@ -183,11 +183,6 @@ static int l1_read(void *ctx, uint64_t gpa, void *buf, uint64_t len)
     return copy_from_gpa(d, buf, gpa, len);
 }
 
-static uint64_t gpr(struct vcpu *v, unsigned r)
-{
-    return r == R_SP ? vmread(VMCS_GUEST_RSP) : v->regs.gpr[r];
-}
-
 /* MOV to CR0/CR4 by L2 that only L0 traps (bits L0 owns and L1 does
  * not): L1's view of L2's register takes the new value where L1 lets L2
  * write (SDM 26.1.3); L1's fixed bits hold for L2 too (#GP). */
@@ -230,7 +225,7 @@ static void l2_mov_to_cr(struct vcpu *v, unsigned cr, uint64_t val)
 static void l0_handle(struct vcpu *v, uint32_t reason, uint64_t qual)
 {
     if (reason == EXIT_CR_ACCESS && ((qual >> 4) & 3) == 0 && ((qual & 0xf) == 0 || (qual & 0xf) == 4)) {
-        l2_mov_to_cr(v, qual & 0xf, gpr(v, (qual >> 8) & 0xf));
+        l2_mov_to_cr(v, qual & 0xf, vcpu_gpr(v, (qual >> 8) & 0xf));
         return;
     }
     if (reason == EXIT_HLT && (vmcs12_get(v->nested.vmcs12, VMCS_PIN_CONTROLS) & PIN_PREEMPTION_TIMER)) {
@@ -341,7 +336,7 @@ void nested_l2_exit(struct vcpu *v, uint32_t full)
             .rcx = v->regs.gpr[R_CX],
         };
         if (reason == EXIT_CR_ACCESS)
-            e.cr_source = gpr(v, (e.qual >> 8) & 0xf);
+            e.cr_source = vcpu_gpr(v, (e.qual >> 8) & 0xf);
         bool l0_needs = reason == EXIT_EXCEPTION_NMI && (e.intr_info & 0xff) == X86_EXC_MC &&
                         ((e.intr_info >> 8) & 7) == 3;
         if (!l0_needs && nested_exit_owner(&e, n->vmcs12, &rd) == REFLECT_L1) {

@@ -108,25 +108,12 @@ static bool vmx_insn_allowed(struct vcpu *v, bool is_vmxon)
 
 /* ---- operands ------------------------------------------------------------- */
 
-static uint64_t gpr_get(struct vcpu *v, unsigned r)
-{
-    return r == R_SP ? vmread(VMCS_GUEST_RSP) : v->regs.gpr[r];
-}
-
-static void gpr_set(struct vcpu *v, unsigned r, uint64_t val)
-{
-    if (r == R_SP)
-        vmwrite(VMCS_GUEST_RSP, val);
-    else
-        v->regs.gpr[r] = val;
-}
-
 /* The register operand of the instruction-information field's reg2 (the
  * VMREAD/VMWRITE encoding, the INVEPT/INVVPID type): 64 bits in 64-bit
  * mode, else 32. */
 static uint64_t reg_operand(struct vcpu *v, unsigned r)
 {
-    uint64_t val = gpr_get(v, r);
+    uint64_t val = vcpu_gpr(v, r);
     return long_mode_64() ? val : (uint32_t)val;
 }
 
@@ -146,7 +133,7 @@ static int mem_operand(struct vcpu *v, const struct vmx_insn_info *ii, void *buf
 {
     uint64_t gpr[16], gla;
     for (unsigned i = 0; i < 16; i++)
-        gpr[i] = gpr_get(v, i);
+        gpr[i] = vcpu_gpr(v, i);
     uint64_t ea = vmx_operand_ea(ii, vmread(VMCS_EXIT_QUALIFICATION), gpr);
     struct vmx_seg seg = {
         .base = vmread(VMCS_GUEST_ES_BASE + 2 * ii->seg),
@@ -402,7 +389,7 @@ void nested_vmread(struct vcpu *v)
     if (!l64)
         val = (uint32_t)val;
     if (ii.is_reg)
-        gpr_set(v, ii.reg1, val);
+        vcpu_set_gpr(v, ii.reg1, val);
     else if (mem_operand(v, &ii, &val, l64 ? 8 : 4, true))
         return;
     vm_succeed(v);
@@ -422,7 +409,7 @@ void nested_vmwrite(struct vcpu *v)
     bool l64 = long_mode_64();
     uint64_t val = 0;
     if (ii.is_reg)
-        val = gpr_get(v, ii.reg1);
+        val = vcpu_gpr(v, ii.reg1);
     else if (mem_operand(v, &ii, &val, l64 ? 8 : 4, false))
         return;
     if (!l64)
