@@ -80,7 +80,7 @@ enum walk_result guest_walk(const struct walk_regs *r, uint64_t gla, bool write,
         if (r->cr4 & CR4_LA57_)
             return WALK_UNSUPPORTED;
         /* Bits 63:47 must all equal bit 47, or the access would #GP. */
-        if ((uint64_t)((int64_t)(gla << 16) >> 16) != gla)
+        if (!is_canonical48(gla))
             return WALK_NONCANONICAL;
         return walk_64(r->cr3 & ADDR_52, 4, gla, write, wp, read, ctx, gpa);
     }

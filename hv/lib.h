@@ -23,6 +23,12 @@
 #define unlikely(x)       __builtin_expect(!!(x), 0)
 #define likely(x)         __builtin_expect(!!(x), 1)
 
+/* A 48-bit canonical address: bits 63:47 all equal (no LA57). */
+static inline bool is_canonical48(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 void *memmove(void *d, const void *s, size_t n);

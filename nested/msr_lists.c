@@ -14,8 +14,6 @@
 
 #define G(enc) V12(n->vmcs12, (enc))
 
-static bool canonical(uint64_t a) { return (uint64_t)((int64_t)(a << 16) >> 16) == a; }
-
 /* An MSR of the current VMCS's guest, as RDMSR/WRMSR at CPL 0 would see
  * it.  Returns false for #GP. */
 bool nested_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val)
@@ -40,7 +38,7 @@ bool nested_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val)
     bool address = msr == MSR_IA32_FS_BASE || msr == MSR_IA32_GS_BASE ||
                    msr == MSR_IA32_SYSENTER_ESP || msr == MSR_IA32_SYSENTER_EIP ||
                    msr == MSR_IA32_KERNEL_GS_BASE || msr == MSR_IA32_LSTAR || msr == MSR_IA32_CSTAR;
-    if ((address && !canonical(*val)) || (msr == MSR_IA32_TSC_AUX && (*val >> 32)))
+    if ((address && !is_canonical48(*val)) || (msr == MSR_IA32_TSC_AUX && (*val >> 32)))
         return false;
     if (field)
         vmwrite(field, *val);

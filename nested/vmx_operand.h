@@ -48,9 +48,4 @@ struct vmx_seg {
 int vmx_operand_linear(const struct vmx_insn_info *ii, uint64_t ea, unsigned size, bool write,
                        bool long64, const struct vmx_seg *seg, uint64_t *gla);
 
-static inline bool is_canonical48(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 #endif
