@@ -34,19 +34,6 @@ static int vmcs02_alloc(struct vcpu *v)
     return 0;
 }
 
-/* SDM 27.8: an entry that fails on guest state (or MSR loading) is a VM
- * exit to L1 with only the exit reason and qualification; the launch
- * state does not change. */
-static void entry_failure(struct vcpu *v, uint32_t reason, uint64_t qual)
-{
-    struct vcpu_nested *n = &v->nested;
-    G(VMCS_EXIT_REASON) = reason | BIT(31);
-    G(VMCS_EXIT_QUALIFICATION) = qual;
-    nested_load_host_state(v);
-    if (n->shadow_live)
-        shadow_from_vmcs12(v);
-}
-
 /* The guest-state checks on fields L1 writes through the shadow VMCS that
  * L0 adjusts before the CPU sees them (CR0/CR4 fixed bits) or that the CPU
  * allows beyond what L1 is offered (activity states). */
@@ -94,7 +81,7 @@ static bool run_checks(struct vcpu *v, bool launch)
      * hot ones L1 may change through the shadow VMCS are checked again by
      * the CPU on vmcs02, whose failure is reflected the same way. */
     if (!full && !hot_guest_ok(c, n)) {
-        entry_failure(v, 33, 0);
+        nested_entry_failure_exit(v, BIT(31) | 33, 0);
         return false;
     }
     if (full) {
@@ -102,12 +89,12 @@ static bool run_checks(struct vcpu *v, bool launch)
         int reason = vmentry_check_guest(c, n->vmcs12, &qual, &why);
         if (reason) {
             hv_debug("d%u: VM entry: invalid guest state: %s", v->dom->id, why);
-            entry_failure(v, (uint32_t)reason, qual);
+            nested_entry_failure_exit(v, BIT(31) | (uint32_t)reason, qual);
             return false;
         }
         uint64_t link = G(VMCS_LINK_POINTER);
         if (link != ~0ull && (link >= v->dom->mem_bytes || !(vmcs12_proc2(n) & PROC2_VMCS_SHADOWING))) {
-            entry_failure(v, 33, 4);
+            nested_entry_failure_exit(v, BIT(31) | 33, 4);
             return false;
         }
     }
@@ -187,7 +174,7 @@ void nested_vm_entry(struct vcpu *v, bool launch)
         unsigned bad = nested_entry_msr_load(v);
         if (bad) {
             vmptrld(v->vmcs_pa);
-            entry_failure(v, 34, bad);
+            nested_entry_failure_exit(v, BIT(31) | 34, bad);
             return;
         }
     }
@@ -216,10 +203,7 @@ void nested_l2_entry_failed(struct vcpu *v, int rc)
      * said rather than run anything. */
     hv_err("d%u: VM entry to L2 failed on vmcs02 (%s %u): nested/ bug", v->dom->id,
            rc == 2 ? "VMfailValid" : "VMfailInvalid", err);
-    n->in_l2 = false;
-    v->vmcs_pa = n->vmcs01_pa;
-    v->launched = n->vmcs01_launched;
-    vmptrld(v->vmcs_pa);
+    nested_switch_to_l1(v);     /* VMfail: vmcs02's launch state is unchanged */
     if (n->launching)
         vmcs12_set_header(n->vmcs12, VMCS12_OFF_LAUNCH, VMCS12_LAUNCH_CLEAR);
     nested_vm_fail_valid(v, err ? err : 7);

@@ -110,8 +110,7 @@ void nested_load_host_state(struct vcpu *v)
         vmwrite(VMCS_ENTRY_CONTROLS, entry01 ^ ENTRY_IA32E_MODE_GUEST);
 }
 
-/* vmcs02 → vmcs01: L1 runs again. */
-static void switch_to_l1(struct vcpu *v)
+void nested_switch_to_l1(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
     n->vmcs02_launched = v->launched;
@@ -121,6 +120,16 @@ static void switch_to_l1(struct vcpu *v)
     vmptrld(v->vmcs_pa);
 }
 
+void nested_entry_failure_exit(struct vcpu *v, uint32_t full_reason, uint64_t qual)
+{
+    struct vcpu_nested *n = &v->nested;
+    G(VMCS_EXIT_REASON) = full_reason;
+    G(VMCS_EXIT_QUALIFICATION) = qual;
+    nested_load_host_state(v);
+    if (n->shadow_live)
+        shadow_from_vmcs12(v);
+}
+
 void nested_leave_l2(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
@@ -128,7 +137,7 @@ void nested_leave_l2(struct vcpu *v)
     vmcs02_get_timer(v);
     if (G(VMCS_EXIT_MSR_STORE_COUNT) && !nested_exit_msr_store(v))
         return;
-    switch_to_l1(v);
+    nested_switch_to_l1(v);
     nested_load_host_state(v);
     if (G(VMCS_EXIT_MSR_LOAD_COUNT) && !nested_exit_msr_load(v))
         return;
@@ -149,13 +158,19 @@ static void save_exit_info(struct vcpu_nested *n, uint32_t reason)
     G(VMCS_EXIT_REASON) = reason;
 }
 
+/* Exit amplification: an episode of L1 work for this L2 exit begins. */
+static void count_reflected(struct vcpu_nested *n, unsigned reason)
+{
+    n->acct.open = reason < NESTED_ACCT_REASONS ? reason + 1 : 0;
+    if (n->acct.open)
+        n->acct.row[reason].reflected++;
+}
+
 static void reflect(struct vcpu *v, uint32_t reason)
 {
     struct vcpu_nested *n = &v->nested;
     save_exit_info(n, reason);
-    n->acct.open = (reason & 0xffff) < NESTED_ACCT_REASONS ? (reason & 0xffff) + 1 : 0;
-    if (n->acct.open)
-        n->acct.row[n->acct.open - 1].reflected++;
+    count_reflected(n, reason);
     nested_leave_l2(v);
 }
 
@@ -168,8 +183,7 @@ static void reflect_synthetic(struct vcpu *v, uint32_t reason, uint64_t qual, ui
     save_exit_info(n, reason);
     G(VMCS_EXIT_QUALIFICATION) = qual;
     G(VMCS_EXIT_INTR_INFO) = intr_info;
-    n->acct.open = reason + 1;
-    n->acct.row[reason].reflected++;
+    count_reflected(n, reason);
     nested_leave_l2(v);
 }
 
@@ -280,22 +294,12 @@ void nested_l2_exit(struct vcpu *v, uint32_t full)
          * entry): L1's entry fails, launch state unchanged (SDM 27.8). */
         if (n->launching)
             vmcs12_set_header(n->vmcs12, VMCS12_OFF_LAUNCH, VMCS12_LAUNCH_CLEAR);
-        G(VMCS_EXIT_QUALIFICATION) = vmread(VMCS_EXIT_QUALIFICATION);
-        G(VMCS_EXIT_REASON) = full;
-        if (reason < NESTED_ACCT_REASONS) {
-            n->acct.open = reason + 1;
-            n->acct.row[reason].reflected++;
-        }
-        n->in_l2 = false;
+        uint64_t qual = vmread(VMCS_EXIT_QUALIFICATION);
+        count_reflected(n, reason);
         /* vmcs02's own launch state is unchanged too: launched if this
          * was a VMRESUME of it (sched.c left v->launched alone). */
-        n->vmcs02_launched = v->launched;
-        v->vmcs_pa = n->vmcs01_pa;
-        v->launched = n->vmcs01_launched;
-        vmptrld(v->vmcs_pa);
-        nested_load_host_state(v);
-        if (n->shadow_live)
-            shadow_from_vmcs12(v);
+        nested_switch_to_l1(v);
+        nested_entry_failure_exit(v, full, qual);
         return;
     }
     n->launching = false;

@@ -87,6 +87,12 @@ void nested_vmcs12_written(struct vcpu *v, uint32_t enc);
  * is already in vmcs12; saves L2's state, switches to vmcs01 and loads
  * vmcs12's host state into L1 (SDM 28.5). */
 void nested_leave_l2(struct vcpu *v);
+/* vmcs02 → vmcs01: L1 runs again (vmcs02 keeps its launch state). */
+void nested_switch_to_l1(struct vcpu *v);
+/* SDM 27.8: an entry that fails on guest state or MSR loading is a VM
+ * exit to L1 with only the exit reason (bit 31 set) and qualification;
+ * the launch state does not change.  vmcs01 current. */
+void nested_entry_failure_exit(struct vcpu *v, uint32_t full_reason, uint64_t qual);
 void nested_load_host_state(struct vcpu *v);
 
 /* ---- MSRs (msr_lists.c) ---- */
