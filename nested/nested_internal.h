@@ -17,9 +17,7 @@ void nested_cr0_trap(struct vcpu *v, bool on);
 
 /* VMX instruction results (SDM 31.2), on the current vmcs12 and RFLAGS
  * of vmcs01 (vmx_emul.c). */
-void nested_vm_succeed(struct vcpu *v);
 void nested_vm_fail_valid(struct vcpu *v, uint32_t err);
-void nested_vm_fail_invalid(struct vcpu *v);
 
 /* vmcs12 rare fields changed (VMWRITE that exited, new vmcs12): vmcs02
  * and the host-state plan must be prepared again. */
@@ -56,7 +54,10 @@ struct l1_regs {
 /* Hot fields: copied at every entry and saved at every reflected exit.
  * Everything else is rare (docs/NESTED.md, "vmcs02"). */
 bool vmcs02_field_is_hot(uint32_t enc);
-bool vmcs02_field_is_guest(uint32_t enc);
+/* The hot fields L1 writes (what VMCS shadowing lets L1 write without an
+ * exit); the hot fields L1 only reads are the exit information. */
+extern const uint16_t vmcs02_hot_inputs[];
+extern const unsigned vmcs02_nr_hot_inputs;
 uint32_t vmcs12_proc2(const struct vcpu_nested *n);
 /* vmcs02 current: */
 void vmcs02_put_rare(struct vcpu *v, const struct l1_regs *l1);

@@ -14,15 +14,8 @@
 #include "vmx.h"
 #include "x86.h"
 
-/* Read-write for L1 through the shadow. */
-static const uint16_t rw_fields[] = {
-    VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_RFLAGS, VMCS_GUEST_CR0, VMCS_GUEST_CR3,
-    VMCS_GUEST_CR4, VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE,
-    VMCS_GUEST_PENDING_DBG, VMCS_CR0_READ_SHADOW, VMCS_CR4_READ_SHADOW,
-    VMCS_ENTRY_INTR_INFO, VMCS_ENTRY_EXCEPTION_ERROR, VMCS_ENTRY_INSTR_LEN,
-    VMCS_PREEMPTION_TIMER,
-};
-/* Exit information: written by L0 at every exit to L1. */
+/* Read-write for L1 through the shadow: vmcs02_hot_inputs.
+ * Exit information: written by L0 at every exit to L1. */
 static const uint16_t ro_fields[] = {
     VMCS_INSTR_ERROR, VMCS_EXIT_REASON, VMCS_EXIT_QUALIFICATION, VMCS_GUEST_LINEAR_ADDR,
     VMCS_GUEST_PHYSICAL_ADDR, VMCS_EXIT_INTR_INFO, VMCS_EXIT_INTR_ERROR,
@@ -32,7 +25,7 @@ static const uint16_t ro_fields[] = {
 
 /* The fields that exist for L1 (features) and that the CPU lets L0 put in
  * a shadow VMCS (read-only ones need IA32_VMX_MISC[29]). */
-static uint16_t live_rw[ARRAY_SIZE(rw_fields)], live_ro[ARRAY_SIZE(ro_fields)];
+static uint16_t live_rw[VMCS12_LIST_MAX], live_ro[ARRAY_SIZE(ro_fields)];
 static unsigned nr_rw, nr_ro;
 static bool lists_ready;
 static struct vmcs12_list rw_list = { live_rw, 0, false, { 0 } }, ro_list = { live_ro, 0, false, { 0 } };
@@ -40,9 +33,9 @@ static struct vmcs12_list rw_list = { live_rw, 0, false, { 0 } }, ro_list = { li
 static void build_lists(void)
 {
     unsigned f = nested_caps_get()->fields;
-    for (unsigned i = 0; i < ARRAY_SIZE(rw_fields); i++)
-        if (vmcs12_lookup(rw_fields[i], f))
-            live_rw[nr_rw++] = rw_fields[i];
+    for (unsigned i = 0; i < vmcs02_nr_hot_inputs && i < ARRAY_SIZE(live_rw); i++)
+        if (vmcs12_lookup(vmcs02_hot_inputs[i], f))
+            live_rw[nr_rw++] = vmcs02_hot_inputs[i];
     if (vmx_caps.misc & BIT(29))
         for (unsigned i = 0; i < ARRAY_SIZE(ro_fields); i++)
             if (vmcs12_lookup(ro_fields[i], f))

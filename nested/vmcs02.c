@@ -35,10 +35,19 @@ static const uint16_t rare_guest[] = {
 };
 
 /* Hot guest fields copied verbatim both ways. */
-static const uint16_t hot_guest[] = {
-    VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_RFLAGS, VMCS_GUEST_CR3,
-    VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG,
+#define HOT_GUEST_COPIED \
+    VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_RFLAGS, VMCS_GUEST_CR3, \
+    VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG
+static const uint16_t hot_guest[] = { HOT_GUEST_COPIED };
+
+/* Every hot field L1 writes: the verbatim guest copies above, the
+ * CR0/CR4 views vmcs02 derives, event injection, L1's timer. */
+const uint16_t vmcs02_hot_inputs[] = {
+    HOT_GUEST_COPIED, VMCS_GUEST_CR0, VMCS_GUEST_CR4, VMCS_CR0_READ_SHADOW,
+    VMCS_CR4_READ_SHADOW, VMCS_ENTRY_INTR_INFO, VMCS_ENTRY_EXCEPTION_ERROR,
+    VMCS_ENTRY_INSTR_LEN, VMCS_PREEMPTION_TIMER,
 };
+const unsigned vmcs02_nr_hot_inputs = ARRAY_SIZE(vmcs02_hot_inputs);
 
 static struct vmcs12_list rare_list = VMCS12_LIST(rare_guest);
 static struct vmcs12_list hot_list = VMCS12_LIST(hot_guest);
@@ -68,29 +77,15 @@ void vmcs12_list_get(struct vmcs12_list *l, uint8_t *v12)
         *(uint64_t *)(v12 + l->off[i]) = vmread(l->enc[i]);
 }
 
-static bool is_in(const uint16_t *list, unsigned nr, uint32_t enc)
-{
-    for (unsigned i = 0; i < nr; i++)
-        if (list[i] == enc)
-            return true;
-    return false;
-}
-
 bool vmcs02_field_is_hot(uint32_t enc)
 {
-    switch (enc) {
-    case VMCS_GUEST_CR0: case VMCS_GUEST_CR4: case VMCS_CR0_READ_SHADOW:
-    case VMCS_CR4_READ_SHADOW: case VMCS_ENTRY_INTR_INFO: case VMCS_ENTRY_EXCEPTION_ERROR:
-    case VMCS_ENTRY_INSTR_LEN: case VMCS_PREEMPTION_TIMER:
-        return true;
-    }
     /* Exit information is L0's output, never an input of vmcs02. */
-    return vmcs_enc_type(enc) == VMCS_T_EXIT_INFO || is_in(hot_guest, ARRAY_SIZE(hot_guest), enc);
-}
-
-bool vmcs02_field_is_guest(uint32_t enc)
-{
-    return vmcs_enc_type(enc) == VMCS_T_GUEST;
+    if (vmcs_enc_type(enc) == VMCS_T_EXIT_INFO)
+        return true;
+    for (unsigned i = 0; i < vmcs02_nr_hot_inputs; i++)
+        if (vmcs02_hot_inputs[i] == enc)
+            return true;
+    return false;
 }
 
 static uint32_t proc12(const struct vcpu_nested *n) { return (uint32_t)G(VMCS_PROC_CONTROLS); }

@@ -63,9 +63,7 @@ static void vm_fail_valid(struct vcpu *v, uint32_t err)
     vcpu_skip_instruction(v);
 }
 
-void nested_vm_succeed(struct vcpu *v) { vm_succeed(v); }
 void nested_vm_fail_valid(struct vcpu *v, uint32_t err) { vm_fail_valid(v, err); }
-void nested_vm_fail_invalid(struct vcpu *v) { vm_fail_invalid(v); }
 
 /* The SDM's VMfail(n): VMfailValid(n) with a current VMCS, else VMfailInvalid. */
 static void vm_fail(struct vcpu *v, uint32_t err)
