@@ -25,6 +25,10 @@ static int vmcs02_alloc(struct vcpu *v)
         return -1;
     *(uint32_t *)phys_to_virt(n->vmcs02_pa) = vmx_caps.revision;
     vmclear(n->vmcs02_pa);
+    /* L0's host state, the same for every L2 this vCPU will run. */
+    vmptrld(n->vmcs02_pa);
+    vmcs_write_host_state();
+    vmptrld(v->vmcs_pa);
     n->vmcs02_launched = false;
     n->vmcs02_of = 0;
     /* One VPID for whatever L2 this vCPU runs (L1's VPIDs are virtual:
@@ -155,10 +159,7 @@ void nested_vm_entry(struct vcpu *v, bool launch)
      * being current. */
     pml_vcpu_switch_out(v);
 
-    bool fresh = !n->vmcs02_launched && n->vmcs02_of == 0;
     vmptrld(n->vmcs02_pa);
-    if (fresh)
-        vmcs_write_host_state();
     if (rare) {
         vmcs02_put_rare(v, &l1);
         vmwrite(VMCS_EPT_POINTER, eptp);
