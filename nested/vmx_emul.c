@@ -366,17 +366,26 @@ void nested_vmptrst(struct vcpu *v)
     vm_succeed(v);
 }
 
+/* VMREAD and VMWRITE: the instruction may run and a VMCS is current
+ * (else VMfailInvalid).  Returns false when the instruction has ended. */
+static bool vmcs_field_insn_start(struct vcpu *v, struct vmx_insn_info *ii)
+{
+    if (!vmx_insn_allowed(v, false))
+        return false;
+    if (!nst(v)->have_current) {
+        vm_fail_invalid(v);
+        return false;
+    }
+    insn_info(ii);
+    return true;
+}
+
 void nested_vmread(struct vcpu *v)
 {
     struct vcpu_nested *n = nst(v);
     struct vmx_insn_info ii;
-    if (!vmx_insn_allowed(v, false))
+    if (!vmcs_field_insn_start(v, &ii))
         return;
-    if (!n->have_current) {
-        vm_fail_invalid(v);
-        return;
-    }
-    insn_info(&ii);
     uint64_t val, enc = reg_operand(v, ii.reg2);
     nested_vmcs12_sync(v, enc);
     if (vmcs12_read(n->vmcs12, enc, fields(), &val)) {
@@ -397,13 +406,8 @@ void nested_vmwrite(struct vcpu *v)
 {
     struct vcpu_nested *n = nst(v);
     struct vmx_insn_info ii;
-    if (!vmx_insn_allowed(v, false))
+    if (!vmcs_field_insn_start(v, &ii))
         return;
-    if (!n->have_current) {
-        vm_fail_invalid(v);
-        return;
-    }
-    insn_info(&ii);
     bool l64 = long_mode_64();
     uint64_t val = 0;
     if (ii.is_reg)
