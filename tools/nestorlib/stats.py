@@ -104,11 +104,16 @@ def render_table(domains):
     per_domain = [domain_exits(d) for d in domains]
     sections = [(domain_heading(d), exit_rows(s)) for d, s in zip(domains, per_domain)]
     sections.append(("All domains (%d)" % len(domains), exit_rows(merge_exits(per_domain))))
-    widths = _widths([HEADER] + [r for _, rows in sections for r in rows])
+    return _render_sections(HEADER, sections)
+
+
+def _render_sections(header, sections):
+    """Sections of (heading, rows) under one header, sharing column widths."""
+    widths = _widths([header] + [r for _, rows in sections for r in rows])
     out = []
     for heading, rows in sections:
         out.append(heading)
-        out.append("  " + _format_row(HEADER, widths))
+        out.append("  " + _format_row(header, widths))
         out.extend("  " + _format_row(r, widths) for r in rows)
         out.append("")
     return "\n".join(out)
@@ -149,12 +154,4 @@ def render_amplification(domains):
     sections = [(h, rows) for h, rows in sections if rows]
     if not sections:
         return ""
-    widths = [max(len(r[i]) for r in [AMP_HEADER] + [x for _, rows in sections for x in rows])
-              for i in range(len(AMP_HEADER))]
-    out = ["Exit amplification (L2 exits of nested domains)"]
-    for heading, rows in sections:
-        out.append(heading)
-        out.append("  " + _format_row(AMP_HEADER, widths))
-        out.extend("  " + _format_row(r, widths) for r in rows)
-        out.append("")
-    return "\n".join(out)
+    return "Exit amplification (L2 exits of nested domains)\n" + _render_sections(AMP_HEADER, sections)
