@@ -176,7 +176,8 @@ void sched_run(void)
             charge->exits[charge_reason].cycles += rdtsc() - t_exit;
             charge = NULL;
         }
-        uint64_t t_prev_exit = t_exit, t_entry = rdtsc();
+        /* The entry time matters only to nested accounting. */
+        uint64_t t_prev_exit = t_exit, t_entry = unlikely(v->dom->cfg.nested) ? rdtsc() : 0;
         int rc = vmx_enter(&v->regs, v->launched);
         t_exit = rdtsc();
         if (rc) {

@@ -151,7 +151,7 @@ static void put_controls(struct vcpu *v)
         PROC2_WBINVD_EXITING | PROC2_UNRESTRICTED_GUEST | PROC2_PAUSE_LOOP_EXITING |
         PROC2_RDRAND_EXITING | PROC2_ENABLE_INVPCID | PROC2_ENABLE_VMFUNC | PROC2_RDSEED_EXITING;
 
-    vmwrite(VMCS_PIN_CONTROLS, (G(VMCS_PIN_CONTROLS) | vmx_caps.pin) & ~(uint64_t)0);
+    vmwrite(VMCS_PIN_CONTROLS, G(VMCS_PIN_CONTROLS) | vmx_caps.pin);
     /* Every port and MSR exits to L0, which decides from L1's bitmaps
      * (read live, as the CPU does) whether the exit is L1's. */
     uint32_t proc = (proc12(n) | vmx_caps.proc | PROC_UNCOND_IO_EXITING | PROC_ACTIVATE_SECONDARY) &
