@@ -52,6 +52,23 @@ static bool hot_guest_ok(const struct nested_caps *c, const struct vcpu_nested *
            G(VMCS_GUEST_ACTIVITY_STATE) <= ACTIVITY_HLT;
 }
 
+/* SDM 27.3.1.5, the part vmentry_check.c leaves to the caller (it needs
+ * L1's memory): a VMCS link pointer other than all ones names, with VMCS
+ * shadowing, a shadow VMCS in L1's RAM (revision identifier, bit 31 set).
+ * Nestor refuses any other link pointer. */
+static bool link_pointer_ok(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    uint64_t link = G(VMCS_LINK_POINTER);
+    if (link == ~0ull)
+        return true;
+    uint32_t rev;
+    if (!(vmcs12_proc2(n) & PROC2_VMCS_SHADOWING) || link >= v->dom->mem_bytes ||
+        v->dom->mem_bytes - link < sizeof(rev) || copy_from_gpa(v->dom, &rev, link, sizeof(rev)))
+        return false;
+    return rev == (VMCS12_REVISION | VMCS12_SHADOW_INDICATOR);
+}
+
 static bool run_checks(struct vcpu *v, bool launch)
 {
     struct vcpu_nested *n = &v->nested;
@@ -96,8 +113,7 @@ static bool run_checks(struct vcpu *v, bool launch)
             nested_entry_failure_exit(v, BIT(31) | (uint32_t)reason, qual);
             return false;
         }
-        uint64_t link = G(VMCS_LINK_POINTER);
-        if (link != ~0ull && (link >= v->dom->mem_bytes || !(vmcs12_proc2(n) & PROC2_VMCS_SHADOWING))) {
+        if (!link_pointer_ok(v)) {
             nested_entry_failure_exit(v, BIT(31) | 33, 4);
             return false;
         }

@@ -39,6 +39,43 @@ static void bad_field(const char *what, uint64_t enc, uint64_t bad, unsigned err
     l2_done("entry: restored, VMLAUNCH");
 }
 
+/* With "VMCS shadowing", a VMCS link pointer other than all ones must name
+ * a shadow VMCS: the revision identifier with bit 31 set (27.3.1.5). */
+#define PROC2_VMCS_SHADOW (1u << 14)
+#define F_VMREAD_BITMAP   0x2026
+#define F_VMWRITE_BITMAP  0x2028
+static uint8_t link_region[4096] __attribute__((aligned(4096)));
+static uint8_t rw_bitmap[4096] __attribute__((aligned(4096)));
+
+static void link_pointer_case(const char *what, uint32_t header, bool ok)
+{
+    out[0] = 0;
+    if (!vm_setup(l2_nothing, 0) || !set_proc2(PROC2_VMCS_SHADOW))
+        return;
+    memset(rw_bitmap, 0xff, sizeof(rw_bitmap));
+    vmw(F_VMREAD_BITMAP, pa(rw_bitmap));
+    vmw(F_VMWRITE_BITMAP, pa(rw_bitmap));
+    memset(link_region, 0, sizeof(link_region));
+    memcpy(link_region, &header, sizeof(header));
+    vmw(F_LINK_PTR, pa(link_region));
+    struct exit_info *e = l2_run();
+    if (ok)
+        CHECK(is_done(e), "entry: %s: L2 runs (%s)", what, E(e));
+    else
+        CHECK(!e->vmfail && e->reason == (EXIT_FAILED_ENTRY | R_BAD_GUEST) && e->qual == 4 && out[0] == 0,
+              "entry: %s -> VM-entry failure exit, qualification 4 (%s)", what, E(e));
+}
+
+static void link_pointer_cases(void)
+{
+    if (skip_if(!(cap.proc2_1 & PROC2_VMCS_SHADOW), "entry: VMCS shadowing not offered"))
+        return;
+    uint32_t rev = (uint32_t)cap.basic & 0x7fffffff;
+    link_pointer_case("link pointer to a shadow VMCS", rev | (1u << 31), true);
+    link_pointer_case("link pointer to an ordinary VMCS with VMCS shadowing", rev, false);
+    link_pointer_case("link pointer to a region with another revision", (rev + 1) | (1u << 31), false);
+}
+
 /* A guest-state value that makes VM entry fail with an exit (27.8). */
 static void bad_guest(const char *what, uint64_t enc, uint64_t bad, uint64_t qual)
 {
@@ -100,6 +137,7 @@ void t_entry(void)
     else
         bad_guest("guest activity state 4 (not an activity state)", F_G_ACTIVITY, 4, 0);
     bad_guest("VMCS link pointer not 4 KiB aligned (qualification 4)", F_LINK_PTR, 0x1001, 4);
+    link_pointer_cases();
 
     /* The VM-entry MSR-load list (27.4): a bad second entry fails the entry
      * with reason 34 and the entry's number as qualification. */
