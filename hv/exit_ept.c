@@ -27,7 +27,8 @@ void handle_ept_violation(struct vcpu *v)
     struct domain *d = v->dom;
 
     /* Features that deliberately make EPT deny accesses come first. */
-    if (gpa < d->mem_bytes && (nested_ept12_write(v, q, gpa) || spp_ept_violation(v, q, gpa) ||
+    if (gpa < d->mem_bytes && ((unlikely(d->nested.ept12_protected) && nested_ept12_write(v, q, gpa)) ||
+                               spp_ept_violation(v, q, gpa) ||
                                logdirty_wp_fault(v, q, gpa)))
         return;
     if (gpa >= d->mem_bytes)

@@ -157,11 +157,12 @@ void sched_run(void)
         }
         if (v != current)
             switch_to(v);
-        if (unlikely(v->nested.in_l2))
+        /* A nested domain's vCPU may be running L2 (vmcs02): L0's PML and
+         * SPP are not in vmcs02; L0 tracks L2's writes through EPT02. */
+        bool nested = v->dom->cfg.nested;
+        if (unlikely(nested) && v->nested.in_l2)
             nested_before_l2_entry(v);
-        /* vmcs02 has neither L0's PML nor its SPP: L0 tracks L2's writes
-         * through EPT02 (nested/ept02.c). */
-        if (likely(!v->nested.in_l2)) {
+        if (likely(!nested) || !v->nested.in_l2) {
             pml_vcpu_sync(v);
             spp_vmcs_sync(v);
         }
@@ -177,11 +178,11 @@ void sched_run(void)
             charge = NULL;
         }
         /* The entry time matters only to nested accounting. */
-        uint64_t t_prev_exit = t_exit, t_entry = unlikely(v->dom->cfg.nested) ? rdtsc() : 0;
+        uint64_t t_prev_exit = t_exit, t_entry = unlikely(nested) ? rdtsc() : 0;
         int rc = vmx_enter(&v->regs, v->launched);
         t_exit = rdtsc();
         if (rc) {
-            if (v->nested.in_l2)
+            if (unlikely(nested) && v->nested.in_l2)
                 nested_l2_entry_failed(v, rc);
             else
                 entry_failed(v, rc);
@@ -192,16 +193,18 @@ void sched_run(void)
         /* A failed entry leaves the launch state as it was (SDM 27.8). */
         if (likely(!(reason & EXIT_REASON_ENTRY_FAILURE)))
             v->launched = true;
-        if (unlikely(v->dom->cfg.nested))
+        if (unlikely(nested)) {
             nested_account(v, basic, t_entry, t_exit, t_prev_exit);
-        if (basic < NESTOR_NR_EXIT_REASONS && !v->nested.in_l2) {
+            if (v->nested.in_l2) {
+                nested_l2_exit(v, reason);      /* counted in its own statistics */
+                continue;
+            }
+        }
+        if (basic < NESTOR_NR_EXIT_REASONS) {
             v->exits[basic].count++;
             charge = v;
             charge_reason = basic;
         }
-        if (unlikely(v->nested.in_l2))
-            nested_l2_exit(v, reason);
-        else
-            exit_dispatch(v, reason);
+        exit_dispatch(v, reason);
     }
 }

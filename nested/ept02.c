@@ -171,7 +171,9 @@ static bool protect_tables(struct domain *d, const struct walk_ctx *w)
 bool nested_ept12_write(struct vcpu *v, uint64_t q, uint64_t gpa)
 {
     struct domain *d = v->dom;
-    if (!(q & EPTQ_WRITE) || gpa >= d->mem_bytes)
+    /* On every EPT violation of every domain: cheap when nothing is
+     * protected (any domain but an L1 with EPT12 in use). */
+    if (likely(!d->nested.ept12_protected) || !(q & EPTQ_WRITE) || gpa >= d->mem_bytes)
         return false;
     uint64_t *leaf = ept_lookup(&d->ept, gpa, NULL);
     if (!leaf || !(*leaf & EPT_SW_EPT12))
