@@ -231,69 +231,102 @@ static bool l0_tracks_writes(const struct domain *d)
     return d->logdirty.on || d->logdirty.nr_track;
 }
 
-unsigned ept02_violation(struct vcpu *v, uint64_t *qual)
+/* The EPT12 walk of L2 guest-physical gpa2 for the access `*q` names
+ * (EPT-violation qualification bits: read/write/fetch, guest-linear
+ * valid/translation), with what the CPU does around it: A/D flags (and
+ * with them, paging-structure reads become writes: *q is updated),
+ * nested PML, and the write protection of the EPT12 tables read.  0 with
+ * *r (r->l1_gpa) when mapped; -1 when L1 was rewriting the entries (let
+ * L2 fault again); else the exit reason for L1 (48, 49, 62) with *qual. */
+static int ept12_translate(struct vcpu *v, uint64_t gpa2, uint64_t *q, struct ept12_result *r,
+                           uint64_t *qual)
 {
     struct vcpu_nested *n = &v->nested;
     struct domain *d = v->dom;
-    uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
-    uint64_t gpa2 = vmread(VMCS_GUEST_PHYSICAL_ADDR);
     uint64_t eptp12 = current_eptp12(n);
-    unsigned access = q & (EPTQ_READ | EPTQ_WRITE | EPTQ_FETCH);
-    struct ept12_result r = { 0 };
+    unsigned access = *q & (EPTQ_READ | EPTQ_WRITE | EPTQ_FETCH);
 
     if (eptp12 == EPTP12_NONE) {
         /* No EPT in vmcs12: L2 guest-physical is L1 guest-physical. */
-        r.status = EPT12_OK;
-        r.l1_gpa = gpa2;
-        r.perms = EPT_RWX;
-        r.memtype = 6;
-        r.leaf = EPT_D;
-    } else {
-        const struct nested_caps *c = nested_caps_get();
-        struct ept12_caps caps;
-        ept12_caps_from_msr(&caps, nested_cap(c, MSR_VMX_EPT_VPID_CAP), c->maxphyaddr);
-        /* With EPT A/D flags, accesses to guest paging structures are
-         * writes (SDM 29.3.5). */
-        if ((eptp12 & BIT(6)) && (q & EPTQ_GLA_VALID) && !(q & EPTQ_GLA_XLATE))
-            access |= EPTQ_WRITE, q |= EPTQ_WRITE;
-        struct walk_ctx w = { .d = d };
-        struct ept12_mem mem = { l1_read_entry, l1_set_bits, &w };
-        if ((access & EPTQ_WRITE) && pml12_full(n)) {
-            /* SDM 29.3.6: a write that would set a dirty flag with the PML
-             * index out of range is a PML-full exit instead (no flag set).
-             * A walk without A/D updates tells whether it would. */
-            ept12_walk_caps(eptp12 & ~BIT(6), gpa2, access, &caps, &mem, &r);
-            if (r.status == EPT12_OK && !(r.leaf & EPT_D)) {
-                *qual = q & EPTQ_NMI_UNBLOCK;
-                return 62;
-            }
-            w.nr = 0;
-        }
-        ept12_walk_caps(eptp12, gpa2, access, &caps, &mem, &r);
-        if (r.status == EPT12_OK)
-            protect_tables(d, &w);  /* may drop EPT02; vmcs02's root stays valid */
-        if (r.status == EPT12_OK && (access & EPTQ_WRITE) && (eptp12 & BIT(6)) &&
-            !(r.leaf & EPT_D))
-            pml12_log(v, gpa2);     /* the walk set the dirty flag */
-        if (!(eptp12 & BIT(6)))
-            r.leaf |= EPT_D;       /* no A/D: nothing to wait for */
+        r->status = EPT12_OK;
+        r->l1_gpa = gpa2;
+        r->perms = EPT_RWX;
+        r->memtype = 6;
+        r->leaf = EPT_D;
+        return 0;
     }
-    switch (r.status) {
+    const struct nested_caps *c = nested_caps_get();
+    struct ept12_caps caps;
+    ept12_caps_from_msr(&caps, nested_cap(c, MSR_VMX_EPT_VPID_CAP), c->maxphyaddr);
+    /* With EPT A/D flags, accesses to guest paging structures are
+     * writes (SDM 29.3.5). */
+    if ((eptp12 & BIT(6)) && (*q & EPTQ_GLA_VALID) && !(*q & EPTQ_GLA_XLATE))
+        access |= EPTQ_WRITE, *q |= EPTQ_WRITE;
+    struct walk_ctx w = { .d = d };
+    struct ept12_mem mem = { l1_read_entry, l1_set_bits, &w };
+    if ((access & EPTQ_WRITE) && pml12_full(n)) {
+        /* SDM 29.3.6: a write that would set a dirty flag with the PML
+         * index out of range is a PML-full exit instead (no flag set).
+         * A walk without A/D updates tells whether it would. */
+        ept12_walk_caps(eptp12 & ~BIT(6), gpa2, access, &caps, &mem, r);
+        if (r->status == EPT12_OK && !(r->leaf & EPT_D)) {
+            *qual = *q & EPTQ_NMI_UNBLOCK;
+            return 62;
+        }
+        w.nr = 0;
+    }
+    ept12_walk_caps(eptp12, gpa2, access, &caps, &mem, r);
+    if (r->status == EPT12_OK)
+        protect_tables(d, &w);  /* may drop EPT02; vmcs02's root stays valid */
+    if (r->status == EPT12_OK && (access & EPTQ_WRITE) && (eptp12 & BIT(6)) &&
+        !(r->leaf & EPT_D))
+        pml12_log(v, gpa2);     /* the walk set the dirty flag */
+    if (!(eptp12 & BIT(6)))
+        r->leaf |= EPT_D;       /* no A/D: nothing to wait for */
+
+    switch (r->status) {
     case EPT12_OK:
-        break;
+        return 0;
     case EPT12_RETRY:
-        return 0;                  /* L1 is rewriting the entry: let L2 fault again */
+        return -1;             /* L1 is rewriting the entry: let L2 fault again */
     case EPT12_MISCONFIG:
         *qual = 0;
         return 49;
     case EPT12_VIOLATION:
-        return reflect_violation(q, ept12_violation_qual_perms(&r), qual);
+        return (int)reflect_violation(*q, ept12_violation_qual_perms(r), qual);
     default:
         /* EPT12 tables outside L1's RAM: no L1 memory answers, so the
          * access cannot be translated — an EPT violation for L1, never
          * an access to anything else. */
-        return reflect_violation(q, 0, qual);
+        return (int)reflect_violation(*q, 0, qual);
     }
+}
+
+int ept02_l2_access(struct vcpu *v, uint64_t gpa2, bool write, bool final, uint64_t *gpa1,
+                    uint64_t *qual)
+{
+    uint64_t q = (write ? EPTQ_WRITE : EPTQ_READ) | EPTQ_GLA_VALID | (final ? EPTQ_GLA_XLATE : 0);
+    struct ept12_result r = { 0 };
+    int rc = ept12_translate(v, gpa2, &q, &r, qual);
+    if (rc)
+        return rc;
+    if (r.l1_gpa >= v->dom->mem_bytes)
+        return (int)reflect_violation(q, 0, qual);     /* EPT12 maps beyond L1's RAM */
+    *gpa1 = r.l1_gpa;
+    return 0;
+}
+
+unsigned ept02_violation(struct vcpu *v, uint64_t *qual)
+{
+    struct domain *d = v->dom;
+    uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
+    uint64_t gpa2 = vmread(VMCS_GUEST_PHYSICAL_ADDR);
+    struct ept12_result r = { 0 };
+    int rc = ept12_translate(v, gpa2, &q, &r, qual);
+    if (rc)
+        return rc < 0 ? 0 : (unsigned)rc;
+    unsigned access = q & (EPTQ_READ | EPTQ_WRITE | EPTQ_FETCH);
+    uint64_t eptp12 = current_eptp12(&v->nested);
 
     uint64_t l1page = r.l1_gpa & ~(uint64_t)(PAGE_SIZE - 1);
     uint64_t hpa, leaf01;

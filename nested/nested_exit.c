@@ -187,6 +187,44 @@ static void reflect_synthetic(struct vcpu *v, uint32_t reason, uint64_t qual, ui
     nested_leave_l2(v);
 }
 
+/* ---- faults of instructions L0 emulates for L2 ---------------------------- */
+
+void nested_l2_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error,
+                         uint64_t cr2)
+{
+    struct vcpu_nested *n = &v->nested;
+    uint32_t info = vector | INTR_TYPE_HW_EXCEPTION | INTR_INFO_VALID |
+                    (has_error ? INTR_INFO_DELIVER_ERROR : 0);
+    if (!nested_exception_exits(n->vmcs12, info, error)) {
+        if (vector == X86_EXC_PF) {
+            write_cr2(cr2);
+            v->cr2 = cr2;
+        }
+        vcpu_inject_exception(v, vector, has_error, error);
+        return;
+    }
+    /* SDM 28.2.2: a #PF exit leaves CR2 alone; the qualification has it. */
+    save_exit_info(n, EXIT_EXCEPTION_NMI);
+    G(VMCS_EXIT_QUALIFICATION) = vector == X86_EXC_PF ? cr2 : 0;
+    G(VMCS_EXIT_INTR_INFO) = info;
+    G(VMCS_EXIT_INTR_ERROR) = error;
+    count_reflected(n, EXIT_EXCEPTION_NMI);
+    nested_leave_l2(v);
+}
+
+void nested_l2_access_fault(struct vcpu *v, unsigned reason, uint64_t qual, uint64_t gla,
+                            uint64_t gpa2)
+{
+    struct vcpu_nested *n = &v->nested;
+    save_exit_info(n, reason);
+    G(VMCS_EXIT_QUALIFICATION) = qual;
+    G(VMCS_EXIT_INTR_INFO) = 0;
+    G(VMCS_GUEST_LINEAR_ADDR) = gla;
+    G(VMCS_GUEST_PHYSICAL_ADDR) = gpa2;
+    count_reflected(n, reason);
+    nested_leave_l2(v);
+}
+
 /* ---- L0's share --------------------------------------------------------------- */
 
 static int l1_read(void *ctx, uint64_t gpa, void *buf, uint64_t len)
@@ -330,6 +368,14 @@ void nested_l2_exit(struct vcpu *v, uint32_t full)
         }
         handle_preemption_timer(v);
         break;
+    case EXIT_VMREAD:
+    case EXIT_VMWRITE:
+        /* vmcs12's VMCS shadowing may let L2 reach its shadow VMCS
+         * without L1 (vmcs02 does not shadow: L0 does it). */
+        if (nested_l2_vmcs_field(v, reason == EXIT_VMWRITE))
+            return;
+        reflect(v, reason);
+        return;
     default: {
         struct domain *d = v->dom;
         struct l1_reader rd = { l1_read, d };

@@ -95,6 +95,23 @@ void nested_switch_to_l1(struct vcpu *v);
  * the launch state does not change.  vmcs01 current. */
 void nested_entry_failure_exit(struct vcpu *v, uint32_t full_reason, uint64_t qual);
 void nested_load_host_state(struct vcpu *v);
+/* L0 emulating an instruction for L2 (vmcs02 current) raises exception
+ * `vector`: delivered to L2, or an exit to L1 when vmcs12's exception
+ * bitmap (and #PF error-code mask/match) asks for it (SDM 26.2; cr2 is
+ * the #PF address: CR2 for L2, the qualification for L1). */
+void nested_l2_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error,
+                         uint64_t cr2);
+/* ... or its memory access faults in EPT12: the EPT violation (48),
+ * misconfiguration (49) or PML-full exit (62) to L1, with the
+ * qualification, the linear and L2 guest-physical addresses. */
+void nested_l2_access_fault(struct vcpu *v, unsigned reason, uint64_t qual, uint64_t gla,
+                            uint64_t gpa2);
+/* L2's VMREAD/VMWRITE (vmx_emul.c): L0 performs it on the shadow VMCS
+ * vmcs12's link pointer names when vmcs12's VMCS shadowing lets it
+ * through (SDM 25.10, "VMREAD"/"VMWRITE" in VMX non-root operation).
+ * True when L0 dealt with the exit (emulated, or raised the fault the
+ * instruction takes); false when the exit is L1's. */
+bool nested_l2_vmcs_field(struct vcpu *v, bool write);
 
 /* ---- MSRs (msr_lists.c) ---- */
 
@@ -117,6 +134,14 @@ uint64_t ept02_eptp(struct vcpu *v);
  * EPT02), else the exit reason to reflect to L1 (48 EPT violation, 49
  * misconfiguration) with its exit qualification in *qual. */
 unsigned ept02_violation(struct vcpu *v, uint64_t *qual);
+/* An access L0 makes to L2 memory while emulating an L2 instruction at
+ * a guest-linear address: L2 guest-physical gpa2, a paging-structure
+ * access (!final) or the operand itself (final), translated through
+ * EPT12 as the CPU would (A/D flags, nested PML).  0 with *gpa1 (in L1
+ * RAM); -1 when the instruction should be retried; else the exit reason
+ * for L1 (48, 49, 62) with its qualification in *qual. */
+int ept02_l2_access(struct vcpu *v, uint64_t gpa2, bool write, bool final, uint64_t *gpa1,
+                    uint64_t *qual);
 /* L1's INVEPT: single-context (one EPTP12) or all-context. */
 void ept02_invept(struct vcpu *v, uint64_t type, uint64_t eptp12);
 

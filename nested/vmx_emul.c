@@ -115,17 +115,64 @@ static uint64_t reg_operand(struct vcpu *v, unsigned r)
     return long_mode_64() ? val : (uint32_t)val;
 }
 
-static void inject_pf(struct vcpu *v, uint64_t gla, uint32_t error)
+/* The instruction being emulated raises `vector` (cr2: the #PF address).
+ * In L2, vmcs12's exception bitmap decides whether L1 gets it. */
+static void raise_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error,
+                            uint64_t cr2)
 {
-    write_cr2(gla);
-    v->cr2 = gla;
-    vcpu_inject_exception(v, X86_EXC_PF, true, error);
+    if (nst(v)->in_l2) {
+        nested_l2_exception(v, vector, has_error, error, cr2);
+        return;
+    }
+    if (vector == X86_EXC_PF) {
+        write_cr2(cr2);
+        v->cr2 = cr2;
+    }
+    vcpu_inject_exception(v, vector, has_error, error);
 }
 
-/* Reads or writes the instruction's memory operand (size <= 16 bytes).
- * Returns 0, or -1 after queuing the fault the CPU would raise (or
- * killing the domain for an access outside its RAM, as an EPT violation
- * would).  A write is all or nothing. */
+/* Guest-physical accesses of an operand: L1's are L1 guest-physical; L2's
+ * go through EPT12, whose faults are exits to L1. */
+struct operand_mem {
+    struct vcpu *v;
+    uint64_t gla;
+    int fault;              /* 0, -1 (retry) or an exit reason for L1 */
+    uint64_t qual, gpa2;
+};
+
+static int operand_gpa(struct operand_mem *m, uint64_t gpa, bool write, bool final, uint64_t *out)
+{
+    if (!nst(m->v)->in_l2) {
+        *out = gpa;
+        return 0;
+    }
+    m->fault = ept02_l2_access(m->v, gpa, write, final, out, &m->qual);
+    m->gpa2 = gpa;
+    return m->fault;
+}
+
+static bool operand_walk_read(void *ctx, uint64_t gpa, uint64_t *val, unsigned size)
+{
+    struct operand_mem *m = ctx;
+    uint64_t gpa1;
+    if (operand_gpa(m, gpa, false, false, &gpa1))
+        return false;
+    return guest_walk_read_gpa(m->v->dom, gpa1, val, size);
+}
+
+/* An EPT12 fault on L2's operand: the exit to L1, or nothing to do but
+ * let L2 run the instruction again. */
+static void operand_fault(struct operand_mem *m)
+{
+    if (m->fault > 0)
+        nested_l2_access_fault(m->v, (unsigned)m->fault, m->qual, m->gla, m->gpa2);
+}
+
+/* Reads or writes the instruction's memory operand (size <= 16 bytes) for
+ * the current VMCS's guest (L1, or L2 while L0 emulates for it).  Returns
+ * 0, or -1 after raising the fault the CPU would (or killing the domain
+ * for an access outside its RAM, as an EPT violation would).  A write is
+ * all or nothing. */
 static int mem_operand(struct vcpu *v, const struct vmx_insn_info *ii, void *buf,
                        unsigned size, bool write)
 {
@@ -140,24 +187,31 @@ static int mem_operand(struct vcpu *v, const struct vmx_insn_info *ii, void *buf
     };
     int fault = vmx_operand_linear(ii, ea, size, write, long_mode_64(), &seg, &gla);
     if (fault) {
-        vcpu_inject_exception(v, (unsigned)fault, true, 0);
+        raise_exception(v, (unsigned)fault, true, 0, 0);
         return -1;
     }
 
     /* Translate each page the access touches before touching any. */
     struct walk_regs wr;
     guest_walk_regs_current(&wr);
+    struct operand_mem m = { .v = v };
     uint64_t gpa[2], len[2];
     unsigned pages = 0;
     for (uint64_t a = gla, left = size; left; pages++) {
         uint64_t n = MIN(left, PAGE_SIZE - (a & (PAGE_SIZE - 1)));
-        enum walk_result r = guest_walk(&wr, a, write, guest_walk_read_gpa, v->dom, &gpa[pages]);
+        m.gla = a;
+        enum walk_result r = guest_walk(&wr, a, write, operand_walk_read, &m, &gpa[pages]);
         if (r == WALK_NOT_PRESENT || r == WALK_NOT_WRITABLE) {
-            inject_pf(v, a, (r == WALK_NOT_WRITABLE ? 1u : 0u) | (write ? 2u : 0u));
+            raise_exception(v, X86_EXC_PF, true,
+                            (r == WALK_NOT_WRITABLE ? 1u : 0u) | (write ? 2u : 0u), a);
             return -1;
         }
         if (r == WALK_NONCANONICAL) {
-            vcpu_inject_gp0(v);
+            raise_exception(v, X86_EXC_GP, true, 0, 0);
+            return -1;
+        }
+        if (m.fault || (r == WALK_OK && operand_gpa(&m, gpa[pages], write, true, &gpa[pages]))) {
+            operand_fault(&m);
             return -1;
         }
         if (r != WALK_OK || gpa[pages] >= v->dom->mem_bytes ||
@@ -425,6 +479,87 @@ void nested_vmwrite(struct vcpu *v)
     }
     nested_vmcs12_written(v, (uint32_t)enc);
     vm_succeed(v);
+}
+
+/* ---- L2's VMREAD/VMWRITE under vmcs12's VMCS shadowing --------------------- */
+
+/* The VMREAD- or VMWRITE-bitmap bit for `enc` (bits 14:0).  A bitmap L1
+ * placed outside its RAM reads as all ones there (no memory answers):
+ * every access exits to L1. */
+static bool bitmap_says_exit(struct vcpu *v, uint64_t bitmap, uint64_t enc)
+{
+    uint64_t at = bitmap + ((enc & 0x7fff) >> 3);
+    uint8_t byte = 0xff;
+    if (at < v->dom->mem_bytes)
+        copy_from_gpa(v->dom, &byte, at, 1);
+    return (byte >> (enc & 7)) & 1;
+}
+
+/* The shadow VMCS, in L1 memory (its place was checked at VM entry: a
+ * link pointer is a rare field, so it cannot have moved since). */
+static bool shadow12_read(struct vcpu *v, uint64_t link, uint8_t *buf)
+{
+    return link < v->dom->mem_bytes && v->dom->mem_bytes - link >= VMCS12_SIZE &&
+           !copy_from_gpa(v->dom, buf, link, VMCS12_SIZE);
+}
+
+bool nested_l2_vmcs_field(struct vcpu *v, bool write)
+{
+    struct vcpu_nested *n = nst(v);
+    struct vmx_insn_info ii;
+    insn_info(&ii);
+    uint64_t enc = reg_operand(v, ii.reg2);
+    /* The VM-exit conditions come first (the CPU checked the mode's #UD
+     * before the exit). */
+    if (!(vmcs12_proc2(n) & PROC2_VMCS_SHADOWING) || (enc >> 15) ||
+        bitmap_says_exit(v, vmcs12_get(n->vmcs12, write ? VMCS_VMWRITE_BITMAP : VMCS_VMREAD_BITMAP),
+                         enc))
+        return false;
+    if (vcpu_cpl() > 0) {
+        raise_exception(v, X86_EXC_GP, true, 0, 0);
+        return true;
+    }
+    uint64_t link = vmcs12_get(n->vmcs12, VMCS_LINK_POINTER);
+    uint8_t shadow[VMCS12_SIZE];
+    if (link == ~0ull) {
+        vm_fail_invalid(v);
+        return true;
+    }
+    if (!shadow12_read(v, link, shadow)) {
+        domain_crash(v->dom, "shadow VMCS at %#lx left L1's RAM", link);
+        return true;
+    }
+    bool l64 = long_mode_64();
+    uint64_t val = 0;
+    if (!write) {
+        if (vmcs12_read(shadow, enc, fields(), &val)) {
+            vm_fail_valid(v, VMXERR_UNSUPPORTED_FIELD);
+            return true;
+        }
+        if (!l64)
+            val = (uint32_t)val;
+        if (ii.is_reg)
+            vcpu_set_gpr(v, ii.reg1, val);
+        else if (mem_operand(v, &ii, &val, l64 ? 8 : 4, true))
+            return true;
+        vm_succeed(v);
+        return true;
+    }
+    if (ii.is_reg)
+        val = vcpu_gpr(v, ii.reg1);
+    else if (mem_operand(v, &ii, &val, l64 ? 8 : 4, false))
+        return true;
+    if (!l64)
+        val = (uint32_t)val;
+    int err = vmcs12_write(shadow, enc, fields(), val, nested_caps_get()->vmwrite_any);
+    if (err) {
+        vm_fail_valid(v, (uint32_t)err);
+        return true;
+    }
+    unsigned off = vmcs12_offset(vmcs12_lookup(enc, fields()));
+    copy_to_gpa(v->dom, link + off, shadow + off, 8);
+    vm_succeed(v);
+    return true;
 }
 
 /* VMLAUNCH and VMRESUME: the checks of SDM 27.1 that precede the checks of

@@ -225,6 +225,7 @@ void t_vpid(void);
 void t_triple(void);
 void t_two(void);
 void t_pml(void);
+void t_shadow(void);
 void bench(void);
 
 /* L2 helpers */
