@@ -252,7 +252,7 @@ static void l2_mov_to_cr(struct vcpu *v, unsigned cr, uint64_t val)
     uint64_t want = (now & mask) | (val & ~mask);
     if ((want & f0 & ~mask) != (f0 & ~mask) || (want & ~f1 & ~mask) ||
         (cr == 0 && (want & CR0_PG) && !(want & CR0_PE))) {
-        vcpu_inject_gp0(v);
+        nested_l2_exception(v, X86_EXC_GP, true, 0, 0);
         return;
     }
     /* The other CR's L1 view, before vmcs02_put_crs rewrites both. */
@@ -290,7 +290,7 @@ static void l0_handle(struct vcpu *v, uint32_t reason, uint64_t qual)
     if (reason == EXIT_RDMSR || reason == EXIT_WRMSR) {
         uint64_t val = (v->regs.gpr[R_DX] << 32) | (uint32_t)v->regs.gpr[R_AX];
         if (!nested_msr(v, (uint32_t)v->regs.gpr[R_CX], reason == EXIT_WRMSR, &val)) {
-            vcpu_inject_gp0(v);
+            nested_l2_exception(v, X86_EXC_GP, true, 0, 0);
             return;
         }
         if (reason == EXIT_RDMSR) {

@@ -20,7 +20,7 @@ static volatile uint64_t out[16];
 #define T_SWEXC 6
 
 /* ---- exception bitmap ----------------------------------------------------- */
-extern char l2_ud_at[], l2_bp_at[], l2_gp_at[];
+extern char l2_ud_at[], l2_bp_at[], l2_gp_at[], l2_gpcr4_at[];
 L2FN static void l2_ud(uint64_t arg)
 {
     __asm__ volatile("1: " GL(l2_ud_at) "ud2\n2:\n\t" RT_EXTABLE(1b, 2b) ::: "memory");
@@ -31,6 +31,17 @@ L2FN static void l2_bp(uint64_t arg)
 {
     __asm__ volatile(GL(l2_bp_at) "int3" ::: "memory");
     out[0]++;
+}
+
+/* MOV to CR4 clearing VMXE, which L1's CR4 mask leaves to L2: VMXE is
+ * fixed to 1 in VMX operation, so the CPU's #GP, not a CR-access exit. */
+L2FN static void l2_gp_cr4(uint64_t arg)
+{
+    uint64_t cr4;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+    __asm__ volatile("1: " GL(l2_gpcr4_at) "mov %0, %%cr4\n2:\n\t" RT_EXTABLE(1b, 2b)
+                     :: "r"(cr4 & ~(1ul << 13)) : "memory");
+    l2_vmcall(L2_DONE);
 }
 
 L2FN static void l2_gp(uint64_t arg)
@@ -172,6 +183,17 @@ void t_exc(void)
     CHECK(e->rip == pa(l2_gp_at), "exc: guest RIP at the faulting MOV to DS");
     l2_fixup();
     l2_done("exc #GP");
+    /* The same #GP when L0 emulates the instruction for L2 (L0 owns CR4.VMXE,
+     * L1 does not): L1's exception bitmap still decides. */
+    if (!vm_setup(l2_gp_cr4, 0))
+        return;
+    vmw(F_CR4_MASK, 0);
+    vmw(F_EXC_BITMAP, 1u << 13);
+    e = l2_next(R_EXC_NMI, "exc: #GP of a MOV to CR4 L1 lets through, bitmap bit 13");
+    CHECK(e->intr_info == II(13, T_HW, 1) && e->intr_error == 0 && e->rip == pa(l2_gpcr4_at),
+          "exc: #GP(0) interruption information %#x at the MOV to CR4", e->intr_info);
+    l2_fixup();
+    l2_done("exc #GP of MOV to CR4");
 
     /* #PF: bit 14 with PFEC & mask == match decides (25.2). */
     pf_case(true, 0, 0, 7);             /* every #PF exits */
