@@ -31,6 +31,14 @@ void logdirty_mark(struct domain *d, uint64_t gpa)
     }
 }
 
+void logdirty_hv_write(struct domain *d, uint64_t gpa, uint64_t len)
+{
+    if (!d->logdirty.on || !len)
+        return;
+    for (uint64_t pfn = gpa >> PAGE_SHIFT; pfn <= (gpa + len - 1) >> PAGE_SHIFT; pfn++)
+        logdirty_mark(d, pfn << PAGE_SHIFT);
+}
+
 void pml_rearm_page(struct domain *d, uint64_t pfn)
 {
     uint64_t *leaf = ept_lookup(&d->ept, pfn << PAGE_SHIFT, NULL);

@@ -70,6 +70,13 @@ void pml_domain_destroy(struct domain *d);
 void handle_pml_full(struct vcpu *v);
 /* EPT violation hook (write-protection mode): true if handled. */
 bool logdirty_wp_fault(struct vcpu *v, uint64_t qualification, uint64_t gpa);
+/* The hypervisor itself wrote [gpa, gpa+len) of d's RAM (hypercall
+ * results, nested VMX state in L1 memory, rings): the log-dirty bitmap
+ * gets those pages, as Xen's copy_to_guest marks them, since no EPT dirty
+ * flag or write-protection fault sees such writes.  Guest tracking
+ * contexts do not: they log the vCPU's own writes. */
+void logdirty_hv_write(struct domain *d, uint64_t gpa, uint64_t len);
+
 /* A write v made to the page holding gpa: to the log-dirty bitmap and to
  * tracking.  Called for each drained PML entry, and by nested/ for L2's
  * writes to the domain's memory, which EPT02 grants one page at a time. */

@@ -43,6 +43,7 @@ static void ring_push(struct vcpu *v, struct track_ctx *c, uint64_t gpa)
     if (full) {
         c->overflow++;
         hdr->overflow = c->overflow;
+        logdirty_hv_write(d, c->ring_gpa, sizeof(*hdr));
         if (c->vector && !c->full_raised) {
             c->full_raised = true;
             vcpu_raise_irq(v, c->vector);
@@ -53,6 +54,8 @@ static void ring_push(struct vcpu *v, struct track_ctx *c, uint64_t gpa)
     *(uint64_t *)gpa_to_hva(d, slot) = gpa & ~(PAGE_SIZE - 1);
     c->producer++;
     hdr->producer = c->producer;
+    logdirty_hv_write(d, slot, 8);
+    logdirty_hv_write(d, c->ring_gpa, sizeof(*hdr));
     if (c->producer - consumer < c->size)
         c->full_raised = false;
     else if (c->vector && !c->full_raised) {

@@ -1,6 +1,7 @@
 /* Domain creation from boot modules, guest-physical access, and the end of
  * a domain (statistics, freeing everything it owned). */
 #include "domain.h"
+#include "pml.h"
 #include "bootinfo.h"
 #include "console.h"
 #include "loader.h"
@@ -51,6 +52,8 @@ static int copy_gpa(struct domain *d, uint64_t gpa, void *buf, uint64_t len, boo
 {
     if (gpa >= d->mem_bytes || len > d->mem_bytes - gpa)
         return -1;
+    if (to_guest)
+        logdirty_hv_write(d, gpa, len);
     uint8_t *p = buf;
     while (len) {
         uint64_t n = MIN(len, DOM_CHUNK - gpa % DOM_CHUNK);

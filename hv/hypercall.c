@@ -1,5 +1,6 @@
 /* VMCALL exit: the hypercall dispatcher and the hypercall page. */
 #include "hypercall.h"
+#include "pml.h"
 #include "exit.h"
 #include "vcpu.h"
 #include "hc_policy.h"
@@ -73,6 +74,7 @@ int hypercall_page_install(struct vcpu *v, uint64_t msr_val)
         s[5] = 0x0f; s[6] = 0x01; s[7] = 0xc1;          /* vmcall */
         s[8] = 0xc3;                                    /* ret */
     }
+    logdirty_hv_write(v->dom, gpa, PAGE_SIZE);
     v->dom->hypercall_page_gpa = gpa;
     return 0;
 }

@@ -141,8 +141,10 @@ static int l1_set_bits(void *ctx, uint64_t gpa, uint64_t old, uint64_t bits)
     uint64_t *p = gpa_to_hva(w->d, gpa);
     if (!p)
         return -1;
-    return __atomic_compare_exchange_n(p, &old, old | bits, false, __ATOMIC_SEQ_CST,
-                                       __ATOMIC_SEQ_CST) ? 0 : -1;
+    if (!__atomic_compare_exchange_n(p, &old, old | bits, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return -1;
+    logdirty_hv_write(w->d, gpa, 8);     /* an EPT12 flag L0 set for L1 */
+    return 0;
 }
 
 /* Write-protects the EPT12 table pages a walk read.  Returns true if a
