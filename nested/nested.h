@@ -85,11 +85,14 @@ struct vcpu_nested {
     uint64_t vmread_bitmap_pa, vmwrite_bitmap_pa;
     bool shadow_live;               /* the shadow VMCS holds the current vmcs12's hot fields */
 
-    /* vmcs12's host state as vmcs01 guest-state writes (SDM 28.5), built
-     * when the host fields change, replayed on every exit to L1. */
+    /* What SDM 28.5 derives from vmcs12's host fields and exit controls
+     * (segment access rights, CR4), computed when they change and used on
+     * every exit to L1; the other host fields are copied as they are. */
     bool host_plan_ok;
-    unsigned host_plan_n;
-    struct { uint32_t enc; uint64_t val; } host_plan[56];
+    struct nested_host_plan {
+        uint32_t ar[6];             /* ES, CS, SS, DS, FS, GS (SDM order) */
+        uint64_t cr4;
+    } host_plan;
 
     struct nested_acct acct;
 };

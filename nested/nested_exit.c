@@ -19,84 +19,88 @@
 
 /* ---- leaving L2 ------------------------------------------------------------ */
 
-enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_LDTR, S_TR };
-
-static void plan(struct vcpu_nested *n, uint32_t enc, uint64_t val)
-{
-    _Static_assert(ARRAY_SIZE(n->host_plan) >= 49, "room for every host-state write");
-    n->host_plan[n->host_plan_n].enc = enc;
-    n->host_plan[n->host_plan_n++].val = val;
-}
-
-static void plan_segment(struct vcpu_nested *n, unsigned i, uint16_t sel, uint64_t base,
-                         uint32_t limit, uint32_t ar)
-{
-    plan(n, VMCS_GUEST_ES_SEL + 2 * i, sel);
-    plan(n, VMCS_GUEST_ES_BASE + 2 * i, base);
-    plan(n, VMCS_GUEST_ES_LIMIT + 2 * i, limit);
-    plan(n, VMCS_GUEST_ES_AR + 2 * i, ar);
-}
+enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS };
 
 /* SDM 28.5.2: data segments from the host selectors; a null selector
  * makes the register unusable. */
-static void plan_data_segment(struct vcpu_nested *n, unsigned i, uint64_t sel, uint64_t base)
-{
-    plan_segment(n, i, (uint16_t)sel, base, 0xffffffff, sel ? 0xc093 : 0x1c000);
-}
+static uint32_t data_ar(uint64_t sel) { return sel ? 0xc093 : 0x1c000; }
 
-/* Everything of SDM 28.5 that depends only on vmcs12. */
+/* The part of SDM 28.5 that is derived from vmcs12 alone. */
 static void build_host_plan(struct vcpu_nested *n)
 {
+    struct nested_host_plan *p = &n->host_plan;
     bool host64 = G(VMCS_EXIT_CONTROLS) & EXIT_HOST_ADDR_SPACE_SIZE;
-    n->host_plan_n = 0;
-    plan(n, VMCS_GUEST_CR3, G(VMCS_HOST_CR3));
-    plan(n, VMCS_GUEST_DR7, 0x400);
-    plan(n, VMCS_GUEST_IA32_DEBUGCTL, 0);
-    plan(n, VMCS_GUEST_SYSENTER_CS, G(VMCS_HOST_SYSENTER_CS));
-    plan(n, VMCS_GUEST_SYSENTER_ESP, G(VMCS_HOST_SYSENTER_ESP));
-    plan(n, VMCS_GUEST_SYSENTER_EIP, G(VMCS_HOST_SYSENTER_EIP));
-    if (G(VMCS_EXIT_CONTROLS) & EXIT_LOAD_IA32_PAT)
-        plan(n, VMCS_GUEST_IA32_PAT, G(VMCS_HOST_IA32_PAT));
-    plan_segment(n, S_CS, (uint16_t)G(VMCS_HOST_CS_SEL), 0, 0xffffffff, host64 ? 0xa09b : 0xc09b);
-    plan_data_segment(n, S_SS, G(VMCS_HOST_SS_SEL), 0);
-    plan_data_segment(n, S_DS, G(VMCS_HOST_DS_SEL), 0);
-    plan_data_segment(n, S_ES, G(VMCS_HOST_ES_SEL), 0);
-    plan_data_segment(n, S_FS, G(VMCS_HOST_FS_SEL), G(VMCS_HOST_FS_BASE));
-    plan_data_segment(n, S_GS, G(VMCS_HOST_GS_SEL), G(VMCS_HOST_GS_BASE));
-    plan_segment(n, S_TR, (uint16_t)G(VMCS_HOST_TR_SEL), G(VMCS_HOST_TR_BASE), 0x67, 0x8b);
-    plan_segment(n, S_LDTR, 0, 0, 0, 0x10000);
-    plan(n, VMCS_GUEST_GDTR_BASE, G(VMCS_HOST_GDTR_BASE));
-    plan(n, VMCS_GUEST_GDTR_LIMIT, 0xffff);
-    plan(n, VMCS_GUEST_IDTR_BASE, G(VMCS_HOST_IDTR_BASE));
-    plan(n, VMCS_GUEST_IDTR_LIMIT, 0xffff);
-    plan(n, VMCS_GUEST_RIP, G(VMCS_HOST_RIP));
-    plan(n, VMCS_GUEST_RSP, G(VMCS_HOST_RSP));
-    plan(n, VMCS_GUEST_RFLAGS, 0x2);
-    plan(n, VMCS_GUEST_INTERRUPTIBILITY, 0);
-    plan(n, VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
-    plan(n, VMCS_GUEST_PENDING_DBG, 0);
+    p->ar[S_CS] = host64 ? 0xa09b : 0xc09b;
+    p->ar[S_SS] = data_ar(G(VMCS_HOST_SS_SEL));
+    p->ar[S_DS] = data_ar(G(VMCS_HOST_DS_SEL));
+    p->ar[S_ES] = data_ar(G(VMCS_HOST_ES_SEL));
+    p->ar[S_FS] = data_ar(G(VMCS_HOST_FS_SEL));
+    p->ar[S_GS] = data_ar(G(VMCS_HOST_GS_SEL));
+    uint64_t cr4 = G(VMCS_HOST_CR4);
+    p->cr4 = host64 ? cr4 | CR4_PAE : cr4 & ~(uint64_t)CR4_PCIDE;
     n->host_plan_ok = true;
 }
 
+/* Host fields loaded as they are: (vmcs01 guest field, vmcs12 host field).
+ * VMWRITE truncates the selectors to 16 bits. */
+#define HOST_COPIED(X) \
+    X(VMCS_GUEST_CR3, VMCS_HOST_CR3) X(VMCS_GUEST_SYSENTER_CS, VMCS_HOST_SYSENTER_CS) \
+    X(VMCS_GUEST_SYSENTER_ESP, VMCS_HOST_SYSENTER_ESP) \
+    X(VMCS_GUEST_SYSENTER_EIP, VMCS_HOST_SYSENTER_EIP) \
+    X(VMCS_GUEST_ES_SEL, VMCS_HOST_ES_SEL) X(VMCS_GUEST_CS_SEL, VMCS_HOST_CS_SEL) \
+    X(VMCS_GUEST_SS_SEL, VMCS_HOST_SS_SEL) X(VMCS_GUEST_DS_SEL, VMCS_HOST_DS_SEL) \
+    X(VMCS_GUEST_FS_SEL, VMCS_HOST_FS_SEL) X(VMCS_GUEST_GS_SEL, VMCS_HOST_GS_SEL) \
+    X(VMCS_GUEST_TR_SEL, VMCS_HOST_TR_SEL) X(VMCS_GUEST_FS_BASE, VMCS_HOST_FS_BASE) \
+    X(VMCS_GUEST_GS_BASE, VMCS_HOST_GS_BASE) X(VMCS_GUEST_TR_BASE, VMCS_HOST_TR_BASE) \
+    X(VMCS_GUEST_GDTR_BASE, VMCS_HOST_GDTR_BASE) X(VMCS_GUEST_IDTR_BASE, VMCS_HOST_IDTR_BASE) \
+    X(VMCS_GUEST_RIP, VMCS_HOST_RIP) X(VMCS_GUEST_RSP, VMCS_HOST_RSP)
+/* Fields the load sets to fixed values (28.5.1-28.5.3): DR7, DEBUGCTL,
+ * flat bases and limits, LDTR unusable, TR's limit and type, descriptor
+ * table limits, RFLAGS, no blocking, active, no pending debug exceptions. */
+#define HOST_FIXED(X) \
+    X(VMCS_GUEST_DR7, 0x400) X(VMCS_GUEST_IA32_DEBUGCTL, 0) \
+    X(VMCS_GUEST_ES_BASE, 0) X(VMCS_GUEST_CS_BASE, 0) X(VMCS_GUEST_SS_BASE, 0) \
+    X(VMCS_GUEST_DS_BASE, 0) \
+    X(VMCS_GUEST_ES_LIMIT, 0xffffffff) X(VMCS_GUEST_CS_LIMIT, 0xffffffff) \
+    X(VMCS_GUEST_SS_LIMIT, 0xffffffff) X(VMCS_GUEST_DS_LIMIT, 0xffffffff) \
+    X(VMCS_GUEST_FS_LIMIT, 0xffffffff) X(VMCS_GUEST_GS_LIMIT, 0xffffffff) \
+    X(VMCS_GUEST_TR_LIMIT, 0x67) X(VMCS_GUEST_TR_AR, 0x8b) \
+    X(VMCS_GUEST_LDTR_SEL, 0) X(VMCS_GUEST_LDTR_BASE, 0) X(VMCS_GUEST_LDTR_LIMIT, 0) \
+    X(VMCS_GUEST_LDTR_AR, 0x10000) \
+    X(VMCS_GUEST_GDTR_LIMIT, 0xffff) X(VMCS_GUEST_IDTR_LIMIT, 0xffff) \
+    X(VMCS_GUEST_RFLAGS, 0x2) X(VMCS_GUEST_INTERRUPTIBILITY, 0) \
+    X(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE) X(VMCS_GUEST_PENDING_DBG, 0)
+#define LOAD_COPIED(guest, host) vmwrite(guest, V12(v12, host));
+#define LOAD_FIXED(guest, val) vmwrite(guest, val);
+
 /* SDM 28.5.1 / 28.5.2 / 28.5.3: vmcs12's host state becomes L1's state
- * (vmcs01 current). */
+ * (vmcs01 current).  Straight-line: it runs on every exit to L1. */
 void nested_load_host_state(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
+    const uint8_t *v12 = n->vmcs12;
     if (unlikely(!n->host_plan_ok))
         build_host_plan(n);
-    for (unsigned i = 0; i < n->host_plan_n; i++)
-        vmwrite(n->host_plan[i].enc, n->host_plan[i].val);
+    const struct nested_host_plan *p = &n->host_plan;
+    HOST_COPIED(LOAD_COPIED)
+    HOST_FIXED(LOAD_FIXED)
+    vmwrite(VMCS_GUEST_ES_AR, p->ar[S_ES]);
+    vmwrite(VMCS_GUEST_CS_AR, p->ar[S_CS]);
+    vmwrite(VMCS_GUEST_SS_AR, p->ar[S_SS]);
+    vmwrite(VMCS_GUEST_DS_AR, p->ar[S_DS]);
+    vmwrite(VMCS_GUEST_FS_AR, p->ar[S_FS]);
+    vmwrite(VMCS_GUEST_GS_AR, p->ar[S_GS]);
 
     uint32_t exit = (uint32_t)G(VMCS_EXIT_CONTROLS);
     bool host64 = exit & EXIT_HOST_ADDR_SPACE_SIZE;
+    if (exit & EXIT_LOAD_IA32_PAT)
+        vmwrite(VMCS_GUEST_IA32_PAT, G(VMCS_HOST_IA32_PAT));
     /* CR0 bits the load leaves alone: ET, CD, NW, 63:32, 28:19, 17, 15:6. */
     const uint64_t cr0_keep = CR0_ET | CR0_CD | CR0_NW | 0xffffffff00000000ull |
                               0x1ff80000ull | BIT(17) | 0xffc0ull;
     uint64_t cr0 = (G(VMCS_HOST_CR0) & ~cr0_keep) | (vmcs_guest_cr0() & cr0_keep);
     vmcs_set_guest_cr0(cr0);
-    uint64_t cr4 = G(VMCS_HOST_CR4);
-    vmcs_set_guest_cr4(host64 ? cr4 | CR4_PAE : cr4 & ~(uint64_t)CR4_PCIDE);
+    vmcs_set_guest_cr4(p->cr4);
     uint64_t efer;
     if (exit & EXIT_LOAD_IA32_EFER) {
         efer = G(VMCS_HOST_IA32_EFER);
@@ -142,19 +146,14 @@ void nested_leave_l2(struct vcpu *v)
     if (G(VMCS_EXIT_MSR_LOAD_COUNT) && !nested_exit_msr_load(v))
         return;
     if (n->shadow_live)
-        shadow_from_vmcs12(v);
+        shadow_after_exit(v);
 }
 
 /* The exit-information fields (SDM 28.2.1-28.2.5) from vmcs02's. */
 static void save_exit_info(struct vcpu_nested *n, uint32_t reason)
 {
-    static const uint16_t info[] = {
-        VMCS_EXIT_QUALIFICATION, VMCS_GUEST_LINEAR_ADDR, VMCS_GUEST_PHYSICAL_ADDR,
-        VMCS_EXIT_INTR_INFO, VMCS_EXIT_INTR_ERROR, VMCS_IDT_VECTORING_INFO,
-        VMCS_IDT_VECTORING_ERROR, VMCS_EXIT_INSTR_LEN, VMCS_EXIT_INSTR_INFO,
-    };
-    static struct vmcs12_list list = VMCS12_LIST(info);
-    vmcs12_list_get(&list, n->vmcs12);
+    uint8_t *v12 = n->vmcs12;
+    EXIT_INFO_COPIED(V12_GET)
     G(VMCS_EXIT_REASON) = reason;
 }
 

@@ -34,23 +34,12 @@ static const uint16_t rare_guest[] = {
     VMCS_GUEST_SYSENTER_ESP, VMCS_GUEST_SYSENTER_EIP,
 };
 
-/* Hot guest fields copied verbatim both ways. */
-#define HOT_GUEST_COPIED \
-    VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_RFLAGS, VMCS_GUEST_CR3, \
-    VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG
-static const uint16_t hot_guest[] = { HOT_GUEST_COPIED };
-
-/* Every hot field L1 writes: the verbatim guest copies above, the
- * CR0/CR4 views vmcs02 derives, event injection, L1's timer. */
-const uint16_t vmcs02_hot_inputs[] = {
-    HOT_GUEST_COPIED, VMCS_GUEST_CR0, VMCS_GUEST_CR4, VMCS_CR0_READ_SHADOW,
-    VMCS_CR4_READ_SHADOW, VMCS_ENTRY_INTR_INFO, VMCS_ENTRY_EXCEPTION_ERROR,
-    VMCS_ENTRY_INSTR_LEN, VMCS_PREEMPTION_TIMER,
-};
+/* Every hot field L1 writes: the verbatim guest copies, the CR0/CR4
+ * views vmcs02 derives, event injection, L1's timer. */
+const uint16_t vmcs02_hot_inputs[] = { HOT_GUEST_COPIED(ENC_ITEM) HOT_DERIVED(ENC_ITEM) };
 const unsigned vmcs02_nr_hot_inputs = ARRAY_SIZE(vmcs02_hot_inputs);
 
 static struct vmcs12_list rare_list = VMCS12_LIST(rare_guest);
-static struct vmcs12_list hot_list = VMCS12_LIST(hot_guest);
 
 static void list_ready(struct vmcs12_list *l)
 {
@@ -221,11 +210,12 @@ void vmcs02_put_rare(struct vcpu *v, const struct l1_regs *l1)
 void vmcs02_put_hot(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
-    vmcs12_list_put(&hot_list, n->vmcs12);
+    uint8_t *v12 = n->vmcs12;
+    HOT_GUEST_COPIED(V12_PUT)
     vmcs02_put_crs(n);
-    vmwrite(VMCS_ENTRY_INTR_INFO, G(VMCS_ENTRY_INTR_INFO));
-    vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, G(VMCS_ENTRY_EXCEPTION_ERROR));
-    vmwrite(VMCS_ENTRY_INSTR_LEN, G(VMCS_ENTRY_INSTR_LEN));
+    V12_PUT(VMCS_ENTRY_INTR_INFO)
+    V12_PUT(VMCS_ENTRY_EXCEPTION_ERROR)
+    V12_PUT(VMCS_ENTRY_INSTR_LEN)
 }
 
 /* ---- vmcs02 → vmcs12 (SDM 28.3, saving guest state) ------------------------- */
@@ -234,7 +224,7 @@ void vmcs02_get_hot(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
     uint8_t *v12 = n->vmcs12;
-    vmcs12_list_get(&hot_list, v12);
+    HOT_GUEST_COPIED(V12_GET)
     G(VMCS_GUEST_CR0) = vmcs02_l2_cr(n, 0);
     G(VMCS_GUEST_CR4) = vmcs02_l2_cr(n, 4);
     /* 28.3: the entry's event injection is consumed (valid bit cleared). */
