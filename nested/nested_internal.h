@@ -66,7 +66,7 @@ void vmcs12_list_get(struct vmcs12_list *l, uint8_t *vmcs12);
     X(VMCS_IDT_VECTORING_ERROR) X(VMCS_EXIT_INSTR_LEN) X(VMCS_EXIT_INSTR_INFO)
 /* The items, for a local `uint8_t *v12`: current VMCS → vmcs12, back, and
  * the encoding (array initializers). */
-#define V12_GET(enc) V12(v12, enc) = vmread(enc);
+#define V12_GET(enc) vmread_to(enc, &V12(v12, enc));
 #define V12_PUT(enc) vmwrite(enc, V12(v12, enc));
 #define ENC_ITEM(enc) enc,
 
