@@ -33,6 +33,24 @@ enum reflect { REFLECT_L0, REFLECT_L1 };
 enum reflect nested_exit_owner(const struct l2_exit *e, const uint8_t *vmcs12,
                                const struct l1_reader *rd);
 
+/* The exits no vmcs12 control governs (SDM 26.1.2: CPUID, GETSEC, INVD,
+ * XSETBV, VMCALL and the VMX instructions; task switches, triple faults;
+ * VMFUNC of a function L1 is never offered): nested_exit_owner says L1
+ * for them whatever vmcs12 holds, and the L2 exit path reflects them
+ * without reading the exit's details. */
+static inline bool nested_exit_always_l1(unsigned reason)
+{
+    switch (reason) {
+    case 2: case 9: case 10: case 11: case 13:         /* triple fault, task switch, CPUID, GETSEC, INVD */
+    case 18: case 19: case 20: case 21: case 22:        /* VMCALL, VMCLEAR, VMLAUNCH, VMPTRLD, VMPTRST */
+    case 23: case 24: case 25: case 26: case 27:        /* VMREAD, VMRESUME, VMWRITE, VMXOFF, VMXON */
+    case 50: case 53: case 55: case 59:                 /* INVEPT, INVVPID, XSETBV, VMFUNC */
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* The rules, one per exit kind, exposed for unit tests. */
 bool nested_io_exits(const uint8_t *vmcs12, uint16_t port, unsigned size,
                      const struct l1_reader *rd);

@@ -376,6 +376,10 @@ void nested_l2_exit(struct vcpu *v, uint32_t full)
         reflect(v, reason);
         return;
     default: {
+        if (nested_exit_always_l1(reason)) {
+            reflect(v, reason);
+            return;
+        }
         struct domain *d = v->dom;
         struct l1_reader rd = { l1_read, d };
         struct l2_exit e = {

@@ -1042,6 +1042,37 @@ static void unconditional_and_unknown_exits_are_l1s(void **state)
     assert_int_equal(nr_reads, 0);
 }
 
+/* The shortcut of the L2 exit path: every reason it names is one the full
+ * decision gives to L1 whatever the controls, and it names the known
+ * unconditional ones. */
+static void always_l1_agrees_with_the_decision(void **state)
+{
+    (void)state;
+    static const uint32_t known[] = {
+        R_TRIPLE, R_TASK_SWITCH, R_CPUID, R_GETSEC, R_INVD, R_VMCALL, R_VMCLEAR,
+        R_VMLAUNCH, R_VMPTRLD, R_VMPTRST, R_VMREAD, R_VMRESUME, R_VMWRITE, R_VMXOFF,
+        R_VMXON, R_INVEPT, R_INVVPID, R_XSETBV, R_VMFUNC,
+    };
+    for (unsigned i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        assert_true(nested_exit_always_l1(known[i]));
+    for (uint32_t r = 0; r < 100; r++) {
+        if (!nested_exit_always_l1(r))
+            continue;
+        struct l2_exit e = { .reason = r, .qual = ~0ull, .intr_info = ~0u, .rcx = 0x10 };
+        for (unsigned ones = 0; ones < 2; ones++) {
+            set(VMCS_PROC_CONTROLS, ones ? ALL32 : 0);
+            set(VMCS_PROC_CONTROLS2, ones ? ALL32 : 0);
+            set(VMCS_PIN_CONTROLS, ones ? ALL32 : 0);
+            set(VMCS_EXCEPTION_BITMAP, ones ? ALL32 : 0);
+            assert_int_equal(owner(&e), REFLECT_L1);
+        }
+    }
+    /* Reasons some control decides are not in it. */
+    assert_false(nested_exit_always_l1(R_HLT));
+    assert_false(nested_exit_always_l1(R_IO));
+    assert_false(nested_exit_always_l1(R_EXC_NMI));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1078,6 +1109,7 @@ int main(void)
         T(invpcid_needs_invlpg_exiting_and_enable_invpcid),
         T(rdtscp_needs_rdtsc_exiting_and_enable_rdtscp),
         T(unconditional_and_unknown_exits_are_l1s),
+        T(always_l1_agrees_with_the_decision),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
