@@ -267,18 +267,6 @@ void vmcs12_set(uint8_t *vmcs, uint32_t encoding, uint64_t val)
         store64(vmcs + vmcs12_offset(f), truncate_to_width(vmcs_enc_width(encoding), val));
 }
 
-uint32_t vmcs12_header(const uint8_t *vmcs, unsigned off)
-{
-    uint32_t v;
-    memcpy(&v, vmcs + off, sizeof(v));
-    return v;
-}
-
-void vmcs12_set_header(uint8_t *vmcs, unsigned off, uint32_t val)
-{
-    memcpy(vmcs + off, &val, sizeof(val));
-}
-
 unsigned vmcs12_max_index(unsigned features)
 {
     unsigned max = 0;

@@ -97,9 +97,17 @@ int vmcs12_write(uint8_t *vmcs, uint64_t encoding, unsigned features, uint64_t v
 uint64_t vmcs12_get(const uint8_t *vmcs, uint32_t encoding);
 void vmcs12_set(uint8_t *vmcs, uint32_t encoding, uint64_t val);
 
-/* Header words. */
-uint32_t vmcs12_header(const uint8_t *vmcs, unsigned off);
-void vmcs12_set_header(uint8_t *vmcs, unsigned off, uint32_t val);
+/* Header words (inline: VMLAUNCH/VMRESUME read them on every entry). */
+static inline uint32_t vmcs12_header(const uint8_t *vmcs, unsigned off)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, vmcs + off, sizeof(v));
+    return v;
+}
+static inline void vmcs12_set_header(uint8_t *vmcs, unsigned off, uint32_t val)
+{
+    __builtin_memcpy(vmcs + off, &val, sizeof(val));
+}
 
 /* The highest index (encoding bits 9:1) of any field present for
  * `features`: IA32_VMX_VMCS_ENUM reports it in bits 9:1. */

@@ -85,19 +85,22 @@ static bool long_mode_64(void)
  * the instruction may go on; otherwise the exception is queued. */
 static bool vmx_insn_allowed(struct vcpu *v, bool is_vmxon)
 {
-    if (!nested_enabled(v)) {
+    if (!v->dom->cfg.nested) {
         vcpu_inject_ud(v);      /* CPUID.1:ECX.VMX = 0 for this domain */
         return false;
     }
     bool lma = vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA;
     bool cs_l = vmread(VMCS_GUEST_CS_AR) & BIT(13);
-    if (!(vmcs_guest_cr0() & CR0_PE) || (vmread(VMCS_GUEST_RFLAGS) & RFLAGS_VM) || (lma && !cs_l) ||
-        (is_vmxon ? !(vmcs_guest_cr4() & CR4_VMXE) : !nst(v)->vmxon)) {
+    /* The guest's CR0.PE is the real one: the hv owns only CR0.NE
+     * (vmcs_guest_cr0() would take NE from the read shadow). */
+    _Static_assert(!(HV_CR0_OWNED & CR0_PE), "PE is the guest's");
+    if (!(vmread(VMCS_GUEST_CR0) & CR0_PE) || (vmread(VMCS_GUEST_RFLAGS) & RFLAGS_VM) ||
+        (lma && !cs_l) || (is_vmxon ? !(vmcs_guest_cr4() & CR4_VMXE) : !nst(v)->vmxon)) {
         vcpu_inject_ud(v);
         return false;
     }
     /* (When L2 runs, its VMX instructions will be reflected to L1 here.) */
-    if (vcpu_cpl() > 0) {
+    if ((vmread(VMCS_GUEST_SS_AR) >> 5) & 3) {     /* CPL > 0 */
         vcpu_inject_gp0(v);
         return false;
     }
