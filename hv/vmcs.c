@@ -98,30 +98,6 @@ void vmcs_destroy(struct vcpu *v)
     v->vmcs_pa = 0;
 }
 
-void vmcs_set_guest_cr0(uint64_t cr0)
-{
-    /* Unrestricted guest: PE and PG may be 0; other fixed bits are forced
-     * and hidden behind the read shadow. */
-    uint64_t fixed0 = vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG);
-    vmwrite(VMCS_CR0_READ_SHADOW, cr0);
-    vmwrite(VMCS_GUEST_CR0, (cr0 | fixed0) & vmx_caps.cr0_fixed1);
-}
-
-void vmcs_set_guest_cr4(uint64_t cr4)
-{
-    vmwrite(VMCS_CR4_READ_SHADOW, cr4);
-    vmwrite(VMCS_GUEST_CR4, (cr4 | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
-}
-
-uint64_t vmcs_guest_cr0(void)
-{
-    return (vmread(VMCS_CR0_READ_SHADOW) & HV_CR0_OWNED) | (vmread(VMCS_GUEST_CR0) & ~HV_CR0_OWNED);
-}
-
-uint64_t vmcs_guest_cr4(void)
-{
-    return (vmread(VMCS_CR4_READ_SHADOW) & HV_CR4_OWNED) | (vmread(VMCS_GUEST_CR4) & ~HV_CR4_OWNED);
-}
 
 static void set_segment(unsigned idx, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
 {
