@@ -6,13 +6,11 @@
 #include "vmx.h"
 #include "x86.h"
 
-static struct nested_caps caps;
-static bool caps_ready;
+struct nested_caps nested_caps_cache;
+bool nested_caps_ready;
 
-const struct nested_caps *nested_caps_get(void)
+const struct nested_caps *nested_caps_first(void)
 {
-    if (likely(caps_ready))
-        return &caps;
     struct nested_phys p = {
         .basic = rdmsr(MSR_IA32_VMX_BASIC),
         .pin = rdmsr(MSR_IA32_VMX_PINBASED),
@@ -40,9 +38,9 @@ const struct nested_caps *nested_caps_get(void)
         cpuid_count(0x80000008, 0, &a, &b, &c, &d);
         p.maxphyaddr = a & 0xff;
     }
-    nested_caps_compute(&p, &caps);
-    caps_ready = true;
-    return &caps;
+    nested_caps_compute(&p, &nested_caps_cache);
+    nested_caps_ready = true;
+    return &nested_caps_cache;
 }
 
 bool nested_enabled(const struct vcpu *v)

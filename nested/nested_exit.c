@@ -141,12 +141,14 @@ void nested_leave_l2(struct vcpu *v)
     vmcs02_get_timer(v);
     if (G(VMCS_EXIT_MSR_STORE_COUNT) && !nested_exit_msr_store(v))
         return;
+    /* Before the switch: the shadow VMCS is loaded anyway, and vmcs01
+     * once after it. */
+    if (n->shadow_live)
+        shadow_after_exit(v);
     nested_switch_to_l1(v);
     nested_load_host_state(v);
     if (G(VMCS_EXIT_MSR_LOAD_COUNT) && !nested_exit_msr_load(v))
         return;
-    if (n->shadow_live)
-        shadow_after_exit(v);
 }
 
 /* The exit-information fields (SDM 28.2.1-28.2.5) from vmcs02's. */

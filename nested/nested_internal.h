@@ -4,9 +4,18 @@
 
 #include "nested.h"
 #include "nested_caps.h"
+#include "vmcs12_index.h"
+#include "vmcs_fields.h"
 
-/* The capability MSRs L1 sees, computed from the CPU on first use. */
-const struct nested_caps *nested_caps_get(void);
+/* The capability MSRs L1 sees, computed from the CPU on first use
+ * (inline: VM entries consult them). */
+extern struct nested_caps nested_caps_cache;
+extern bool nested_caps_ready;
+const struct nested_caps *nested_caps_first(void);
+static inline const struct nested_caps *nested_caps_get(void)
+{
+    return likely(nested_caps_ready) ? &nested_caps_cache : nested_caps_first();
+}
 
 /* CR0 bits that are fixed while L1 is in VMX operation and that the hv
  * traps through the CR0 guest/host mask only then (NE is always trapped). */
@@ -84,7 +93,12 @@ bool vmcs02_field_is_hot(uint32_t enc);
  * exit); the hot fields L1 only reads are the exit information. */
 extern const uint16_t vmcs02_hot_inputs[];
 extern const unsigned vmcs02_nr_hot_inputs;
-uint32_t vmcs12_proc2(const struct vcpu_nested *n);
+/* vmcs12's secondary controls, which count only when activated. */
+static inline uint32_t vmcs12_proc2(const struct vcpu_nested *n)
+{
+    return (V12(n->vmcs12, VMCS_PROC_CONTROLS) & PROC_ACTIVATE_SECONDARY) ?
+           (uint32_t)V12(n->vmcs12, VMCS_PROC_CONTROLS2) : 0;
+}
 /* vmcs02 current: */
 void vmcs02_put_rare(struct vcpu *v, const struct l1_regs *l1);
 void vmcs02_put_hot(struct vcpu *v);
@@ -183,8 +197,9 @@ void shadow_attach(struct vcpu *v);
 void shadow_to_vmcs12(struct vcpu *v, bool exit_info);
 /* vmcs12's shadowed fields → the shadow VMCS (after L0 changed them). */
 void shadow_from_vmcs12(struct vcpu *v);
-/* After an exit reflected to L1 (vmcs01 current): what the exit changed
- * in vmcs12 → the shadow VMCS. */
+/* After an exit reflected to L1: what the exit changed in vmcs12 → the
+ * shadow VMCS.  Leaves the shadow VMCS (or, without all fields, v's own
+ * VMCS) current: the caller switches to vmcs01 next. */
 void shadow_after_exit(struct vcpu *v);
 /* One field into the shadow VMCS (after L0 changed it in vmcs12). */
 void shadow_put(struct vcpu *v, uint32_t enc, uint64_t val);

@@ -112,7 +112,8 @@ void shadow_put(struct vcpu *v, uint32_t enc, uint64_t val)
     vmptrld(v->vmcs_pa);
 }
 
-/* After an exit reflected to L1 (vmcs01 current): the shadow takes what
+/* After an exit reflected to L1, before the switch to vmcs01 (which the
+ * caller makes: the shadow VMCS is left current): the shadow takes what
  * the exit changed in vmcs12: L2's hot guest state, the event injection
  * (consumed), L1's timer when the exit saves it, and the exit reason and
  * information.  The other shadowed fields already hold what L1 last wrote
@@ -136,7 +137,6 @@ void shadow_after_exit(struct vcpu *v)
         V12_PUT(VMCS_PREEMPTION_TIMER)
     V12_PUT(VMCS_EXIT_REASON)
     EXIT_INFO_COPIED(V12_PUT)
-    vmptrld(v->vmcs_pa);
 }
 
 void shadow_to_vmcs12(struct vcpu *v, bool exit_info)

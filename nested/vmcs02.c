@@ -79,10 +79,6 @@ bool vmcs02_field_is_hot(uint32_t enc)
 
 static uint32_t proc12(const struct vcpu_nested *n) { return (uint32_t)G(VMCS_PROC_CONTROLS); }
 
-uint32_t vmcs12_proc2(const struct vcpu_nested *n)
-{
-    return (proc12(n) & PROC_ACTIVATE_SECONDARY) ? (uint32_t)G(VMCS_PROC_CONTROLS2) : 0;
-}
 
 /* ---- CR0 / CR4: L1's view of L2's registers is vmcs12's guest field ---- */
 
