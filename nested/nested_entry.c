@@ -3,8 +3,7 @@
  * controls (27.2.1, VMfailValid 7) and host state (27.2.2, VMfailValid 8),
  * the guest-state checks (27.3.1, an entry-failure exit to L1), then
  * vmcs02 is brought up to date and the vCPU runs L2. */
-#include "nested_internal.h"
-#include "vmcs12_index.h"
+#include "vmcs02_hot.h"
 #include "vmentry_check.h"
 #include "console.h"
 #include "domain.h"
@@ -139,7 +138,7 @@ void nested_vm_entry(struct vcpu *v, bool launch)
 {
     struct vcpu_nested *n = &v->nested;
     if (n->shadow_live)
-        shadow_to_vmcs12(v, false);
+        shadow_hot_to_vmcs12(v);
     if (!run_checks(v, launch))
         return;
     if (!n->vmcs02_pa && vmcs02_alloc(v)) {
@@ -182,7 +181,7 @@ void nested_vm_entry(struct vcpu *v, bool launch)
         n->eptp02 = eptp;
         n->ept02_gen = dn->slot_gen;
     }
-    vmcs02_put_hot(v);
+    vmcs02_put_hot(n);
     if (G(VMCS_ENTRY_MSR_LOAD_COUNT)) {
         /* SDM 27.4: after the guest state; a failure is an entry failure
          * (reason 34, the entry's number).  The loads change vmcs02

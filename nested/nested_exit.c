@@ -3,8 +3,7 @@
  * for) and resumes L2 without L1 noticing; the rest is reflected: exit
  * information into vmcs12 (SDM 28.2), L2's state saved (28.3), vmcs12's
  * host state loaded into L1 (28.5). */
-#include "nested_internal.h"
-#include "vmcs12_index.h"
+#include "vmcs02_hot.h"
 #include "exit_reflect.h"
 #include "console.h"
 #include "domain.h"
@@ -74,8 +73,9 @@ static void build_host_plan(struct vcpu_nested *n)
 #define LOAD_FIXED(guest, val) vmwrite(guest, val);
 
 /* SDM 28.5.1 / 28.5.2 / 28.5.3: vmcs12's host state becomes L1's state
- * (vmcs01 current).  Straight-line: it runs on every exit to L1. */
-void nested_load_host_state(struct vcpu *v)
+ * (vmcs01 current).  Straight-line, and inline in the reflection path: it
+ * runs on every exit to L1. */
+static inline __attribute__((always_inline)) void load_host_state(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
     const uint8_t *v12 = n->vmcs12;
@@ -114,6 +114,11 @@ void nested_load_host_state(struct vcpu *v)
         vmwrite(VMCS_ENTRY_CONTROLS, entry01 ^ ENTRY_IA32E_MODE_GUEST);
 }
 
+void nested_load_host_state(struct vcpu *v)
+{
+    load_host_state(v);
+}
+
 void nested_switch_to_l1(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
@@ -137,8 +142,7 @@ void nested_entry_failure_exit(struct vcpu *v, uint32_t full_reason, uint64_t qu
 void nested_leave_l2(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
-    vmcs02_get_hot(v);
-    vmcs02_get_timer(v);
+    vmcs02_get_hot(n);
     if (G(VMCS_EXIT_MSR_STORE_COUNT) && !nested_exit_msr_store(v))
         return;
     /* Before the switch: the shadow VMCS is loaded anyway, and vmcs01
@@ -146,17 +150,9 @@ void nested_leave_l2(struct vcpu *v)
     if (n->shadow_live)
         shadow_after_exit(v);
     nested_switch_to_l1(v);
-    nested_load_host_state(v);
+    load_host_state(v);
     if (G(VMCS_EXIT_MSR_LOAD_COUNT) && !nested_exit_msr_load(v))
         return;
-}
-
-/* The exit-information fields (SDM 28.2.1-28.2.5) from vmcs02's. */
-static void save_exit_info(struct vcpu_nested *n, uint32_t reason)
-{
-    uint8_t *v12 = n->vmcs12;
-    EXIT_INFO_COPIED(V12_GET)
-    G(VMCS_EXIT_REASON) = reason;
 }
 
 /* Exit amplification: an episode of L1 work for this L2 exit begins. */
@@ -170,7 +166,7 @@ static void count_reflected(struct vcpu_nested *n, unsigned reason)
 static void reflect(struct vcpu *v, uint32_t reason)
 {
     struct vcpu_nested *n = &v->nested;
-    save_exit_info(n, reason);
+    vmcs02_get_exit_info(n, reason);
     count_reflected(n, reason);
     nested_leave_l2(v);
 }
@@ -181,7 +177,7 @@ static void reflect(struct vcpu *v, uint32_t reason)
 static void reflect_synthetic(struct vcpu *v, uint32_t reason, uint64_t qual, uint32_t intr_info)
 {
     struct vcpu_nested *n = &v->nested;
-    save_exit_info(n, reason);
+    vmcs02_get_exit_info(n, reason);
     G(VMCS_EXIT_QUALIFICATION) = qual;
     G(VMCS_EXIT_INTR_INFO) = intr_info;
     count_reflected(n, reason);
@@ -205,7 +201,7 @@ void nested_l2_exception(struct vcpu *v, unsigned vector, bool has_error, uint32
         return;
     }
     /* SDM 28.2.2: a #PF exit leaves CR2 alone; the qualification has it. */
-    save_exit_info(n, EXIT_EXCEPTION_NMI);
+    vmcs02_get_exit_info(n, EXIT_EXCEPTION_NMI);
     G(VMCS_EXIT_QUALIFICATION) = vector == X86_EXC_PF ? cr2 : 0;
     G(VMCS_EXIT_INTR_INFO) = info;
     G(VMCS_EXIT_INTR_ERROR) = error;
@@ -217,7 +213,7 @@ void nested_l2_access_fault(struct vcpu *v, unsigned reason, uint64_t qual, uint
                             uint64_t gpa2)
 {
     struct vcpu_nested *n = &v->nested;
-    save_exit_info(n, reason);
+    vmcs02_get_exit_info(n, reason);
     G(VMCS_EXIT_QUALIFICATION) = qual;
     G(VMCS_EXIT_INTR_INFO) = 0;
     G(VMCS_GUEST_LINEAR_ADDR) = gla;

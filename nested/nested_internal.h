@@ -53,32 +53,6 @@ struct vmcs12_list {
 void vmcs12_list_put(struct vmcs12_list *l, const uint8_t *vmcs12);
 void vmcs12_list_get(struct vmcs12_list *l, uint8_t *vmcs12);
 
-/* The hot field lists as X-macros, so that the copies every L2 exit and
- * entry make are straight-line code with constant encodings and vmcs12
- * offsets (two instructions a field) rather than loops over tables:
- *   HOT_GUEST_COPIED  guest fields copied verbatim between vmcs12 and vmcs02;
- *   HOT_DERIVED       the other hot fields L1 writes (vmcs02 derives its
- *                     CR0/CR4 views from them, takes the event injection,
- *                     arms L1's timer from it);
- *   EXIT_INFO_COPIED  the exit information taken from vmcs02 at a
- *                     reflected exit (the reason is written apart). */
-#define HOT_GUEST_COPIED(X) \
-    X(VMCS_GUEST_RIP) X(VMCS_GUEST_RSP) X(VMCS_GUEST_RFLAGS) X(VMCS_GUEST_CR3) \
-    X(VMCS_GUEST_INTERRUPTIBILITY) X(VMCS_GUEST_ACTIVITY_STATE) X(VMCS_GUEST_PENDING_DBG)
-#define HOT_DERIVED(X) \
-    X(VMCS_GUEST_CR0) X(VMCS_GUEST_CR4) X(VMCS_CR0_READ_SHADOW) X(VMCS_CR4_READ_SHADOW) \
-    X(VMCS_ENTRY_INTR_INFO) X(VMCS_ENTRY_EXCEPTION_ERROR) X(VMCS_ENTRY_INSTR_LEN) \
-    X(VMCS_PREEMPTION_TIMER)
-#define EXIT_INFO_COPIED(X) \
-    X(VMCS_EXIT_QUALIFICATION) X(VMCS_GUEST_LINEAR_ADDR) X(VMCS_GUEST_PHYSICAL_ADDR) \
-    X(VMCS_EXIT_INTR_INFO) X(VMCS_EXIT_INTR_ERROR) X(VMCS_IDT_VECTORING_INFO) \
-    X(VMCS_IDT_VECTORING_ERROR) X(VMCS_EXIT_INSTR_LEN) X(VMCS_EXIT_INSTR_INFO)
-/* The items, for a local `uint8_t *v12`: current VMCS → vmcs12, back, and
- * the encoding (array initializers). */
-#define V12_GET(enc) vmread_to(enc, &V12(v12, enc));
-#define V12_PUT(enc) vmwrite(enc, V12(v12, enc));
-#define ENC_ITEM(enc) enc,
-
 /* ---- vmcs02 (vmcs02.c) ---- */
 
 /* L1's current values that L2 inherits when vmcs12 does not load its own
@@ -86,8 +60,9 @@ void vmcs12_list_get(struct vmcs12_list *l, uint8_t *vmcs12);
 struct l1_regs {
     uint64_t efer, pat, dr7, debugctl;
 };
-/* Hot fields: copied at every entry and saved at every reflected exit.
- * Everything else is rare (docs/NESTED.md, "vmcs02"). */
+/* Hot fields: copied at every entry and saved at every reflected exit
+ * (the copies are inline, in vmcs02_hot.h).  Everything else is rare
+ * (docs/NESTED.md, "vmcs02"). */
 bool vmcs02_field_is_hot(uint32_t enc);
 /* The hot fields L1 writes (what VMCS shadowing lets L1 write without an
  * exit); the hot fields L1 only reads are the exit information. */
@@ -101,13 +76,7 @@ static inline uint32_t vmcs12_proc2(const struct vcpu_nested *n)
 }
 /* vmcs02 current: */
 void vmcs02_put_rare(struct vcpu *v, const struct l1_regs *l1);
-void vmcs02_put_hot(struct vcpu *v);
-void vmcs02_put_crs(struct vcpu_nested *n);
-/* L1's view of L2's CR0 (cr 0) or CR4 (cr 4), from vmcs02. */
-uint64_t vmcs02_l2_cr(struct vcpu_nested *n, unsigned cr);
-void vmcs02_get_hot(struct vcpu *v);
 void vmcs02_get_rare(struct vcpu *v);
-void vmcs02_get_timer(struct vcpu *v);
 
 /* ---- entry and exit (nested_entry.c, nested_exit.c) ---- */
 
@@ -197,13 +166,12 @@ void shadow_attach(struct vcpu *v);
 void shadow_to_vmcs12(struct vcpu *v, bool exit_info);
 /* vmcs12's shadowed fields → the shadow VMCS (after L0 changed them). */
 void shadow_from_vmcs12(struct vcpu *v);
-/* After an exit reflected to L1: what the exit changed in vmcs12 → the
- * shadow VMCS.  Leaves the shadow VMCS (or, without all fields, v's own
- * VMCS) current: the caller switches to vmcs01 next. */
-void shadow_after_exit(struct vcpu *v);
 /* One field into the shadow VMCS (after L0 changed it in vmcs12). */
 void shadow_put(struct vcpu *v, uint32_t enc, uint64_t val);
 /* Is this field shadowed (VMREAD/VMWRITE by L1 do not exit)? */
 bool shadow_field(uint32_t enc);
+/* Every hot field exists for L1 and can be shadowed (the straight-line
+ * copies of vmcs02_hot.h apply; otherwise the lists of shadow.c). */
+extern bool shadow_all_fields;
 
 #endif

@@ -7,8 +7,7 @@
  * before vmcs12 goes back to L1's memory.  The domain option
  * `vmcs_shadowing=0` turns it off (every VMREAD/VMWRITE exits) so the
  * difference can be measured. */
-#include "nested_internal.h"
-#include "vmcs12_index.h"
+#include "vmcs02_hot.h"
 #include "console.h"
 #include "domain.h"
 #include "pmm.h"
@@ -28,7 +27,8 @@ static const uint16_t ro_fields[] = {
  * loop over these. */
 static uint16_t live_rw[VMCS12_LIST_MAX], live_ro[ARRAY_SIZE(ro_fields)];
 static unsigned nr_rw, nr_ro;
-static bool lists_ready, all_fields;
+static bool lists_ready;
+bool shadow_all_fields;
 static struct vmcs12_list rw_list = { live_rw, 0, false, { 0 } }, ro_list = { live_ro, 0, false, { 0 } };
 
 static void build_lists(void)
@@ -43,7 +43,7 @@ static void build_lists(void)
                 live_ro[nr_ro++] = ro_fields[i];
     rw_list.n = nr_rw;
     ro_list.n = nr_ro;
-    all_fields = nr_rw == vmcs02_nr_hot_inputs && nr_ro == ARRAY_SIZE(ro_fields);
+    shadow_all_fields = nr_rw == vmcs02_nr_hot_inputs && nr_ro == ARRAY_SIZE(ro_fields);
     lists_ready = true;
 }
 
@@ -112,39 +112,12 @@ void shadow_put(struct vcpu *v, uint32_t enc, uint64_t val)
     vmptrld(v->vmcs_pa);
 }
 
-/* After an exit reflected to L1, before the switch to vmcs01 (which the
- * caller makes: the shadow VMCS is left current): the shadow takes what
- * the exit changed in vmcs12: L2's hot guest state, the event injection
- * (consumed), L1's timer when the exit saves it, and the exit reason and
- * information.  The other shadowed fields already hold what L1 last wrote
- * there: vmcs12 took them from the shadow at the VM entry and nothing
- * changes them while L2 runs (a VM exit leaves the VM-instruction error,
- * the read shadows and the injection's error code and length alone). */
-void shadow_after_exit(struct vcpu *v)
-{
-    struct vcpu_nested *n = &v->nested;
-    uint8_t *v12 = n->vmcs12;
-    if (unlikely(!all_fields)) {
-        shadow_from_vmcs12(v);
-        return;
-    }
-    vmptrld(n->shadow_pa);
-    HOT_GUEST_COPIED(V12_PUT)
-    V12_PUT(VMCS_GUEST_CR0)
-    V12_PUT(VMCS_GUEST_CR4)
-    V12_PUT(VMCS_ENTRY_INTR_INFO)
-    if (V12(v12, VMCS_EXIT_CONTROLS) & EXIT_SAVE_PREEMPTION_TIMER)
-        V12_PUT(VMCS_PREEMPTION_TIMER)
-    V12_PUT(VMCS_EXIT_REASON)
-    EXIT_INFO_COPIED(V12_PUT)
-}
-
 void shadow_to_vmcs12(struct vcpu *v, bool exit_info)
 {
     struct vcpu_nested *n = &v->nested;
     uint8_t *v12 = n->vmcs12;
     vmptrld(n->shadow_pa);
-    if (likely(all_fields)) {
+    if (likely(shadow_all_fields)) {
         HOT_GUEST_COPIED(V12_GET)
         HOT_DERIVED(V12_GET)
     } else {

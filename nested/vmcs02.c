@@ -9,8 +9,7 @@
  *          saved back to vmcs12 lazily, when L1 reads or writes one of them
  *          or vmcs12 goes back to L1's memory (n->guest_stale).
  * L0's host state is written once when vmcs02 is created. */
-#include "nested_internal.h"
-#include "vmcs12_index.h"
+#include "vmcs02_hot.h"
 #include "domain.h"
 #include "vmcs.h"
 #include "vmx.h"
@@ -79,52 +78,6 @@ bool vmcs02_field_is_hot(uint32_t enc)
 
 static uint32_t proc12(const struct vcpu_nested *n) { return (uint32_t)G(VMCS_PROC_CONTROLS); }
 
-
-/* ---- CR0 / CR4: L1's view of L2's registers is vmcs12's guest field ---- */
-
-static uint64_t cr0_fixed0_l2(const struct vcpu_nested *n)
-{
-    uint64_t f = vmx_caps.cr0_fixed0;
-    if (vmcs12_proc2(n) & PROC2_UNRESTRICTED_GUEST)
-        f &= ~(uint64_t)(CR0_PE | CR0_PG);
-    return f;
-}
-
-static void put_cr0(const struct vcpu_nested *n)
-{
-    uint64_t cr0 = G(VMCS_GUEST_CR0), mask = G(VMCS_CR0_GUEST_HOST_MASK);
-    vmwrite(VMCS_GUEST_CR0, (cr0 | cr0_fixed0_l2(n)) & vmx_caps.cr0_fixed1);
-    /* L1's bits read L1's shadow; L0's own bits read L1's view of L2. */
-    vmwrite(VMCS_CR0_READ_SHADOW, (G(VMCS_CR0_READ_SHADOW) & mask) | (cr0 & ~mask));
-}
-
-static void put_cr4(const struct vcpu_nested *n)
-{
-    uint64_t cr4 = G(VMCS_GUEST_CR4), mask = G(VMCS_CR4_GUEST_HOST_MASK);
-    vmwrite(VMCS_GUEST_CR4, (cr4 | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
-    vmwrite(VMCS_CR4_READ_SHADOW, (G(VMCS_CR4_READ_SHADOW) & mask) | (cr4 & ~mask));
-}
-
-void vmcs02_put_crs(struct vcpu_nested *n)
-{
-    put_cr0(n);
-    put_cr4(n);
-}
-
-/* L1's view of L2's CR0/CR4 from vmcs02: the real register, except for
- * bits only L0 traps, whose L2 value is in vmcs02's read shadow. */
-static uint64_t get_cr(uint32_t real, uint32_t shadow, uint64_t l0_bits, uint64_t mask12)
-{
-    uint64_t l0_only = l0_bits & ~mask12;
-    return (vmread(real) & ~l0_only) | (vmread(shadow) & l0_only);
-}
-
-uint64_t vmcs02_l2_cr(struct vcpu_nested *n, unsigned cr)
-{
-    if (cr == 0)
-        return get_cr(VMCS_GUEST_CR0, VMCS_CR0_READ_SHADOW, HV_CR0_OWNED, G(VMCS_CR0_GUEST_HOST_MASK));
-    return get_cr(VMCS_GUEST_CR4, VMCS_CR4_READ_SHADOW, HV_CR4_OWNED, G(VMCS_CR4_GUEST_HOST_MASK));
-}
 
 /* ---- rare fields ---------------------------------------------------------- */
 
@@ -203,30 +156,7 @@ void vmcs02_put_rare(struct vcpu *v, const struct l1_regs *l1)
     n->rare_dirty = false;
 }
 
-void vmcs02_put_hot(struct vcpu *v)
-{
-    struct vcpu_nested *n = &v->nested;
-    uint8_t *v12 = n->vmcs12;
-    HOT_GUEST_COPIED(V12_PUT)
-    vmcs02_put_crs(n);
-    V12_PUT(VMCS_ENTRY_INTR_INFO)
-    V12_PUT(VMCS_ENTRY_EXCEPTION_ERROR)
-    V12_PUT(VMCS_ENTRY_INSTR_LEN)
-}
-
 /* ---- vmcs02 → vmcs12 (SDM 28.3, saving guest state) ------------------------- */
-
-void vmcs02_get_hot(struct vcpu *v)
-{
-    struct vcpu_nested *n = &v->nested;
-    uint8_t *v12 = n->vmcs12;
-    HOT_GUEST_COPIED(V12_GET)
-    G(VMCS_GUEST_CR0) = vmcs02_l2_cr(n, 0);
-    G(VMCS_GUEST_CR4) = vmcs02_l2_cr(n, 4);
-    /* 28.3: the entry's event injection is consumed (valid bit cleared). */
-    G(VMCS_ENTRY_INTR_INFO) &= ~(uint64_t)INTR_INFO_VALID;
-    n->guest_stale = true;
-}
 
 /* The rare guest fields, when vmcs12 must be exact (vmcs02 current). */
 void vmcs02_get_rare(struct vcpu *v)
@@ -252,10 +182,3 @@ void vmcs02_get_rare(struct vcpu *v)
             vmcs12_set(v12, VMCS_GUEST_PDPTE0 + 2 * i, vmread(VMCS_GUEST_PDPTE0 + 2 * i));
 }
 
-/* The preemption timer value, for "save VMX-preemption timer value". */
-void vmcs02_get_timer(struct vcpu *v)
-{
-    struct vcpu_nested *n = &v->nested;
-    if (G(VMCS_EXIT_CONTROLS) & EXIT_SAVE_PREEMPTION_TIMER)
-        G(VMCS_PREEMPTION_TIMER) = n->timer12_left;
-}
