@@ -82,8 +82,10 @@ static bool long_mode_64(void)
 }
 
 /* The #UD and #GP(0) checks that precede everything else.  Returns true if
- * the instruction may go on; otherwise the exception is queued. */
-static bool vmx_insn_allowed(struct vcpu *v, bool is_vmxon)
+ * the instruction may go on; otherwise the exception is queued.  Inline in
+ * VMLAUNCH/VMRESUME (L1 resumes L2 after every exit it handles), a call
+ * for the other instructions. */
+static inline __attribute__((always_inline)) bool insn_allowed(struct vcpu *v, bool is_vmxon)
 {
     if (!v->dom->cfg.nested) {
         vcpu_inject_ud(v);      /* CPUID.1:ECX.VMX = 0 for this domain */
@@ -106,6 +108,8 @@ static bool vmx_insn_allowed(struct vcpu *v, bool is_vmxon)
     }
     return true;
 }
+
+static bool vmx_insn_allowed(struct vcpu *v, bool is_vmxon) { return insn_allowed(v, is_vmxon); }
 
 /* ---- operands ------------------------------------------------------------- */
 
@@ -570,7 +574,7 @@ bool nested_l2_vmcs_field(struct vcpu *v, bool write)
 static void vm_entry(struct vcpu *v, bool launch)
 {
     struct vcpu_nested *n = nst(v);
-    if (!vmx_insn_allowed(v, false))
+    if (!insn_allowed(v, false))
         return;
     if (!n->have_current ||
         (vmcs12_header(n->vmcs12, VMCS12_OFF_REVISION) & VMCS12_SHADOW_INDICATOR)) {
