@@ -37,7 +37,8 @@ enum reflect nested_exit_owner(const struct l2_exit *e, const uint8_t *vmcs12,
  * XSETBV, VMCALL and the VMX instructions; task switches, triple faults;
  * VMFUNC of a function L1 is never offered): nested_exit_owner says L1
  * for them whatever vmcs12 holds, and the L2 exit path reflects them
- * without reading the exit's details. */
+ * without reading the exit's details (VMREAD/VMWRITE after L0's
+ * emulation of vmcs12's VMCS shadowing passed them on). */
 static inline bool nested_exit_always_l1(unsigned reason)
 {
     switch (reason) {
