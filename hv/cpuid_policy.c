@@ -1,6 +1,7 @@
 /* Guest CPUID policy.  Hidden: features whose state Nestor does not switch
- * or emulate (XSAVE/AVX state, local APIC, VMX unless nested VMX is on,
- * MONITOR/MWAIT, PMU, PT, SGX), and FSRM, whose combination with the
+ * or emulate (XSAVE/AVX state, x2APIC and the TSC-deadline timer of the
+ * local APIC, VMX unless nested VMX is on, MONITOR/MWAIT, PMU, PT, SGX),
+ * and FSRM, whose combination with the
  * reference machine's IA32_MISC_ENABLE breaks Linux 6.1's memmove. */
 #include "cpuid_policy.h"
 #include <nestor/abi.h>
@@ -41,7 +42,11 @@ void cpuid_policy(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, uint32
         r[1] = (r[1] & 0x0000ffff) | (1u << 16) | (c->vcpu_id << 24);  /* 1 logical CPU, APIC id */
         r[2] = (r[2] & ~(uint32_t)(CPUID1_ECX_HIDDEN & ~(c->nested ? CPUID1_ECX_VMX : 0))) |
                CPUID1_ECX_HV;
-        r[3] &= ~(uint32_t)CPUID1_EDX_HIDDEN;
+        r[3] &= ~(uint32_t)(CPUID1_EDX_HIDDEN | CPUID1_EDX_APIC);
+        /* The xAPIC is emulated; the flag follows its global enable, as on
+         * hardware (SDM: IA32_APIC_BASE[11] = 0 clears CPUID.1:EDX[9]). */
+        if (c->apic)
+            r[3] |= CPUID1_EDX_APIC;
         break;
     case 4:
         r[0] &= 0x3fff;             /* one core per package, one thread per cache */

@@ -11,6 +11,7 @@ struct cpuid_ctx {
     uint32_t dom_flags;
     bool rdtscp, invpcid;       /* the VMX controls that make them work */
     bool nested;                /* nested VMX: VMX stays visible (if the host has it) */
+    bool apic;                  /* IA32_APIC_BASE.EN: CPUID.1:EDX.APIC follows it */
 };
 
 /* r[] = {eax, ebx, ecx, edx}: the host's values on entry (for leaves
@@ -25,7 +26,8 @@ void cpuid_policy(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, uint32
                             BIT(12) /* FMA */ | BIT(29) /* F16C */)
 #define CPUID1_ECX_HV      BIT(31)
 #define CPUID1_ECX_VMX     BIT(5)
-#define CPUID1_EDX_HIDDEN  (BIT(9) /* APIC */ | BIT(21) /* DS */ | BIT(22) /* ACPI */ | \
+#define CPUID1_EDX_APIC    BIT(9)
+#define CPUID1_EDX_HIDDEN  (BIT(21) /* DS */ | BIT(22) /* ACPI */ | \
                             BIT(29) /* TM */ | BIT(31) /* PBE */ | BIT(28) /* HTT */)
 #define CPUID7_EBX_HIDDEN  (BIT(2) /* SGX */ | BIT(4) /* HLE */ | BIT(5) /* AVX2 */ | \
                             BIT(11) /* RTM */ | BIT(14) /* MPX */ | BIT(16) /* AVX512F */ | \

@@ -299,7 +299,8 @@ static int create_vcpu(struct domain *d, char *err, size_t errlen)
     v->vpid = (uint16_t)(1 + d->id * HV_MAX_VCPUS + v->id);
     v->state = VCPU_RUNNABLE;
     v->pml.ctx = -1;
-    v->apic_base = 0xfee00000ull | BIT(11) | BIT(8);   /* enabled, BSP */
+    lapic_init(&v->lapic, (uint8_t)v->id, v->id == 0);   /* enabled, vCPU 0 the BSP */
+    v->timer_deadline = LAPIC_NEVER;
     /* A fresh FPU/SSE image for the guest: FCW 0x37f, MXCSR 0x1f80. */
     *(uint16_t *)&v->fxsave[0] = 0x37f;
     *(uint32_t *)&v->fxsave[24] = 0x1f80;

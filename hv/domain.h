@@ -5,6 +5,7 @@
 #include <nestor/abi.h>
 #include "ept.h"
 #include "domcfg.h"
+#include "lapic.h"
 #include "pml.h"
 #include "spp.h"
 #include "nested.h"
@@ -44,10 +45,9 @@ struct vcpu {
     uint64_t cr2, dr[4], dr6;
     uint64_t kernel_gs_base, star, lstar, cstar, fmask, tsc_aux;
     uint8_t fxsave[512] __attribute__((aligned(16)));
-    uint8_t tpr;                    /* CR8 */
-    uint64_t irq_pending[4];        /* virtual interrupt vectors waiting */
-    bool irq_any;
-    uint64_t apic_base;
+    struct lapic lapic;             /* its local APIC (lapic.h); CR8 is its TPR */
+    bool irq_any;                   /* the local APIC presents a vector (vcpu_lapic_sync) */
+    uint64_t timer_deadline;        /* sched.c: TSC of its next APIC timer interrupt */
 
     struct vcpu_pml pml;            /* features-pml */
     struct vcpu_nested nested;      /* nested/: virtual VT-x */

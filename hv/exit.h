@@ -52,4 +52,9 @@ void handle_invd_wbinvd(struct vcpu *v);
 void handle_inject_ud(struct vcpu *v);
 void handle_rdpmc(struct vcpu *v);
 
+/* The local APIC page (exit_apic.c): does this EPT violation (qualification
+ * q) touch v's enabled APIC page, and its emulation. */
+bool lapic_mmio_claims(struct vcpu *v, uint64_t gpa, uint64_t q);
+void lapic_mmio_exit(struct vcpu *v, uint64_t gpa, uint64_t q);
+
 #endif

@@ -14,6 +14,7 @@ void handle_cpuid(struct vcpu *v)
         .rdtscp = vmx_caps.proc2 & PROC2_ENABLE_RDTSCP,
         .invpcid = vmx_caps.proc2 & PROC2_ENABLE_INVPCID,
         .nested = v->dom->cfg.nested,
+        .apic = lapic_hw_enabled(&v->lapic),
     };
     if (leaf < NESTOR_CPUID_BASE || leaf >= NESTOR_CPUID_BASE + 0x100)
         cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3]);

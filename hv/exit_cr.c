@@ -83,11 +83,19 @@ void handle_cr_access(struct vcpu *v)
         switch (cr) {
         case 0: ok = set_cr0(v, val); break;
         case 4: ok = set_cr4(v, val); break;
-        case 8: ok = !(val >> 4); if (ok) v->tpr = val & 0xf; break;
+        case 8:
+            /* CR8 is the local APIC's TPR[7:4]: a lower one may let a
+             * held-back vector through. */
+            ok = !(val >> 4);
+            if (ok) {
+                lapic_set_cr8(&v->lapic, (uint8_t)val);
+                vcpu_lapic_sync(v);
+            }
+            break;
         default: ok = false;
         }
     } else if (type == CR_MOV_FROM && cr == 8) {
-        vcpu_set_gpr(v, gpr, v->tpr);
+        vcpu_set_gpr(v, gpr, lapic_cr8(&v->lapic));
         ok = true;
     } else {
         domain_crash(v->dom, "unexpected CR access exit (qualification %#lx)", q);

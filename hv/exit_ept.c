@@ -1,6 +1,7 @@
-/* EPT violations and misconfigurations.  Domains see only their own RAM:
- * any other guest-physical access (beyond RAM, or where the hv has removed
- * access) kills the domain and says exactly what was touched. */
+/* EPT violations and misconfigurations.  Domains see only their own RAM
+ * and their local APIC page (emulated, exit_apic.c): any other
+ * guest-physical access (beyond RAM, or where the hv has removed access)
+ * kills the domain and says exactly what was touched. */
 #include "exit.h"
 #include "pml.h"
 #include "spp.h"
@@ -31,6 +32,10 @@ void handle_ept_violation(struct vcpu *v)
                                spp_ept_violation(v, q, gpa) ||
                                logdirty_wp_fault(v, q, gpa)))
         return;
+    if (gpa >= d->mem_bytes && lapic_mmio_claims(v, gpa, q)) {
+        lapic_mmio_exit(v, gpa, q);
+        return;
+    }
     if (gpa >= d->mem_bytes)
         domain_crash(d, "%s of guest-physical %#lx (linear %#lx) outside its %lu MiB of RAM at rip %#lx",
                      access_kind(q), gpa, gla, d->mem_bytes / MiB, vcpu_rip());

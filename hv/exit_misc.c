@@ -24,9 +24,10 @@ void handle_hlt(struct vcpu *v)
 
 void handle_interrupt_window(struct vcpu *v)
 {
-    /* The guest can take interrupts again: the pre-entry delivery injects
-     * the pending vector (and turns window exiting off when done). */
-    (void)v;
+    /* The guest can take interrupts again: inject the vector the APIC
+     * presents, or turn window exiting off if it presents none any more
+     * (a TPR write may have held it back since). */
+    vcpu_deliver_irqs(v);
 }
 
 void handle_external_interrupt(struct vcpu *v)

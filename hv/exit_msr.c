@@ -19,7 +19,7 @@ static bool read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
     case MSR_IA32_EFER:           *val = vmread(VMCS_GUEST_IA32_EFER); return true;
     case MSR_IA32_PAT:            *val = vmread(VMCS_GUEST_IA32_PAT); return true;
     case MSR_IA32_DEBUGCTL:       *val = vmread(VMCS_GUEST_IA32_DEBUGCTL); return true;
-    case MSR_IA32_APIC_BASE:      *val = v->apic_base; return true;
+    case MSR_IA32_APIC_BASE:      *val = v->lapic.base_msr; return true;
     case MSR_IA32_TSC:            *val = rdtsc(); return true;
     /* Locked, VMX off: the guest may not enable VMX. */
     case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCK; return true;
@@ -47,6 +47,32 @@ static bool write_efer(struct vcpu *v, uint64_t val)
     return true;
 }
 
+/* CPUID.80000008H:EAX[7:0], which guests see unchanged. */
+static unsigned maxphyaddr(void)
+{
+    static unsigned bits;
+    if (!bits) {
+        uint32_t a, b, c, d;
+        cpuid_count(0x80000000, 0, &a, &b, &c, &d);
+        bits = 36;
+        if (a >= 0x80000008) {
+            cpuid_count(0x80000008, 0, &a, &b, &c, &d);
+            bits = a & 0xff;
+        }
+    }
+    return bits;
+}
+
+/* Global enable/disable and relocation of the local APIC (lapic.h has the
+ * rules); the EPT needs no change: the page is never mapped. */
+static bool write_apic_base(struct vcpu *v, uint64_t val)
+{
+    if (!lapic_set_base(&v->lapic, val, maxphyaddr(), v->dom->mem_bytes))
+        return false;
+    vcpu_lapic_sync(v);
+    return true;
+}
+
 static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
     switch (msr) {
@@ -60,8 +86,7 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
     case MSR_IA32_DEBUGCTL:
         return val == 0;        /* no LBR/BTF virtualization */
     case MSR_IA32_APIC_BASE:
-        /* No local APIC is emulated: only the reset value is accepted. */
-        return val == v->apic_base;
+        return write_apic_base(v, val);
     case MSR_IA32_BIOS_SIGN_ID:
         return true;            /* microcode revision probe */
     case MSR_IA32_MTRR_DEF_TYPE:

@@ -21,10 +21,82 @@ static struct vcpu *current;        /* its VMCS is the current VMCS */
 static unsigned cur_idx;
 static bool new_slice;
 
+/* Local APIC timers: the earliest next interrupt over all vCPUs, and
+ * whether it moved earlier since the running vCPU's slice was armed. */
+static uint64_t timer_next = LAPIC_NEVER;
+static bool timer_earlier;
+/* A timer due sooner than this still lets the guest run this many TSC
+ * cycles first, so a short periodic timer cannot starve it. */
+#define TIMER_MIN_RUN 1000
+
 void sched_add(struct vcpu *v)
 {
     if (nr_runq < MAX_RUNQ)
         runq[nr_runq++] = v;
+}
+
+static void timers_recompute(void)
+{
+    uint64_t next = LAPIC_NEVER;
+    for (unsigned i = 0; i < nr_runq; i++)
+        next = MIN(next, runq[i]->timer_deadline);
+    if (next < timer_next)
+        timer_earlier = true;
+    timer_next = next;
+}
+
+void sched_timer_changed(struct vcpu *v)
+{
+    uint64_t d = lapic_timer_next(&v->lapic);
+    if (d == v->timer_deadline)
+        return;
+    v->timer_deadline = d;
+    timers_recompute();
+}
+
+/* Raises the APIC timer interrupts that are due (waking halted vCPUs). */
+static void fire_timers(void)
+{
+    for (unsigned i = 0; i < nr_runq; i++) {
+        struct vcpu *v = runq[i];
+        uint64_t now = vcpu_guest_tsc(v);
+        if (v->timer_deadline <= now) {
+            lapic_timer_advance(&v->lapic, now);
+            vcpu_lapic_sync(v);
+        }
+    }
+}
+
+/* Nothing is runnable but a timer will wake someone: wait for it. */
+static void wait_for_timer(void)
+{
+    while (rdtsc() < timer_next)
+        cpu_relax();
+}
+
+/* The VMX-preemption timer value for the rest of a slice ending at
+ * slice_end: earlier if an APIC timer is due before. */
+static uint32_t preemption_value(uint64_t slice_left)
+{
+    uint64_t t = slice_left;
+    if (unlikely(timer_next != LAPIC_NEVER)) {
+        uint64_t now = rdtsc();
+        uint64_t until = timer_next > now ? timer_next - now : 0;
+        t = MIN(t, MAX(until, (uint64_t)TIMER_MIN_RUN));
+    }
+    return (uint32_t)(t >> vmx_caps.preemption_shift);
+}
+
+/* An APIC timer became due sooner while v's slice runs: shorten it. */
+static void shorten_slice(struct vcpu *v)
+{
+    uint32_t val = preemption_value(sched_slice_tsc);
+    uint32_t cur = (uint32_t)vmread(VMCS_PREEMPTION_TIMER);
+    if (val >= cur)
+        return;
+    vmwrite(VMCS_PREEMPTION_TIMER, val);
+    if (v->nested.in_l2)
+        nested_l0_timer_lowered(v, cur - val);
 }
 
 void sched_remove(struct vcpu *v)
@@ -40,6 +112,8 @@ void sched_remove(struct vcpu *v)
         break;
     }
     v->state = VCPU_DEAD;
+    v->timer_deadline = LAPIC_NEVER;
+    timers_recompute();
     if (v == current)
         current = NULL;     /* its VMCS is about to be cleared */
 }
@@ -148,11 +222,16 @@ void sched_run(void)
     uint64_t t_exit = 0;
 
     for (;;) {
+        if (unlikely(timer_next != LAPIC_NEVER) && rdtsc() >= timer_next)
+            fire_timers();
         struct vcpu *v = pick();
         if (!v) {
             if (!nr_runq)
                 all_ended();
-            end_stuck_domains();
+            if (timer_next != LAPIC_NEVER)
+                wait_for_timer();
+            else
+                end_stuck_domains();
             continue;
         }
         if (v != current)
@@ -169,8 +248,12 @@ void sched_run(void)
         if (unlikely(v->irq_any))
             vcpu_deliver_irqs(v);
         if (new_slice) {
-            vmwrite(VMCS_PREEMPTION_TIMER, sched_slice_tsc >> vmx_caps.preemption_shift);
+            vmwrite(VMCS_PREEMPTION_TIMER, preemption_value(sched_slice_tsc));
             new_slice = false;
+            timer_earlier = false;
+        } else if (unlikely(timer_earlier)) {
+            shorten_slice(v);
+            timer_earlier = false;
         }
         /* hv time of the previous exit: from its VM exit to this entry. */
         if (charge) {

@@ -14,6 +14,10 @@ void sched_yield(struct vcpu *v);
 /* Blocks v until it is woken (or found to be stuck). */
 void sched_block(struct vcpu *v);
 void sched_wake(struct vcpu *v);
+/* v's local APIC timer may have a new next interrupt (lapic_timer_next):
+ * the scheduler wakes v then, even from HLT, and cuts the running vCPU's
+ * slice short so the interrupt is not late by more than a little. */
+void sched_timer_changed(struct vcpu *v);
 /* Makes another vCPU's VMCS current for a moment (to read or change it
  * from a hypercall of some other domain), then restores the current one. */
 void vmcs_borrow(struct vcpu *v);

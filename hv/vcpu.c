@@ -12,7 +12,13 @@ uint64_t vcpu_rip(void)
 
 void vcpu_skip_instruction(struct vcpu *v)
 {
-    vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSTR_LEN));
+    vcpu_advance_rip(v, (unsigned)vmread(VMCS_EXIT_INSTR_LEN));
+}
+
+void vcpu_advance_rip(struct vcpu *v, unsigned len)
+{
+    (void)v;
+    vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + len);
     uint64_t intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
     if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
@@ -81,57 +87,56 @@ void vcpu_save_state(struct vcpu *v)
     __asm__ volatile("fxsave64 %0" : "=m"(v->fxsave));
 }
 
-void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
+void vcpu_lapic_sync(struct vcpu *v)
 {
-    if (vector < 32)
-        return;
-    v->irq_pending[vector / 64] |= BIT(vector % 64);
-    v->irq_any = true;
-    sched_wake(v);
+    v->irq_any = lapic_pending(&v->lapic) >= 0;
+    if (v->irq_any)
+        sched_wake(v);
+    sched_timer_changed(v);
 }
 
-static int highest_pending(const struct vcpu *v)
+void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
 {
-    for (int w = 3; w >= 0; w--)
-        if (v->irq_pending[w])
-            return w * 64 + 63 - __builtin_clzll(v->irq_pending[w]);
-    return -1;
+    lapic_accept(&v->lapic, vector);
+    vcpu_lapic_sync(v);
 }
 
 int vcpu_take_irq(struct vcpu *v)
 {
-    int vec = highest_pending(v);
-    if (vec >= 0) {
-        v->irq_pending[vec / 64] &= ~BIT(vec % 64);
-        v->irq_any = highest_pending(v) >= 0;
-    }
+    int vec = lapic_ack(&v->lapic);
+    vcpu_lapic_sync(v);
     return vec;
+}
+
+static void set_window_exiting(uint64_t proc, bool on)
+{
+    bool is_on = proc & PROC_INTR_WINDOW_EXITING;
+    if (on != is_on)
+        vmwrite(VMCS_PROC_CONTROLS, on ? proc | PROC_INTR_WINDOW_EXITING
+                                       : proc & ~(uint64_t)PROC_INTR_WINDOW_EXITING);
 }
 
 void vcpu_deliver_irqs(struct vcpu *v)
 {
-    int vec = highest_pending(v);
     uint64_t proc = vmread(VMCS_PROC_CONTROLS);
-    if (vec < 0) {
+    if (lapic_pending(&v->lapic) < 0) {
         v->irq_any = false;
-        if (proc & PROC_INTR_WINDOW_EXITING)
-            vmwrite(VMCS_PROC_CONTROLS, proc & ~(uint64_t)PROC_INTR_WINDOW_EXITING);
+        set_window_exiting(proc, false);
         return;
     }
     bool open = (vmread(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
                 !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) &&
                 !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
     if (!open) {
-        vmwrite(VMCS_PROC_CONTROLS, proc | PROC_INTR_WINDOW_EXITING);
+        set_window_exiting(proc, true);
         return;
     }
-    v->irq_pending[vec / 64] &= ~BIT(vec % 64);
+    /* The CPU takes the vector: it moves to ISR, and PPR rises with it. */
+    int vec = lapic_ack(&v->lapic);
     vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint32_t)vec);
     if (vmread(VMCS_GUEST_ACTIVITY_STATE) != ACTIVITY_ACTIVE)
         vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
-    v->irq_any = highest_pending(v) >= 0;
-    if (!v->irq_any && (proc & PROC_INTR_WINDOW_EXITING))
-        vmwrite(VMCS_PROC_CONTROLS, proc & ~(uint64_t)PROC_INTR_WINDOW_EXITING);
-    else if (v->irq_any)
-        vmwrite(VMCS_PROC_CONTROLS, proc | PROC_INTR_WINDOW_EXITING);
+    v->irq_any = lapic_pending(&v->lapic) >= 0;
+    /* Another vector above the new PPR waits for the next window. */
+    set_window_exiting(proc, v->irq_any);
 }

@@ -10,15 +10,30 @@ void vcpu_skip_instruction(struct vcpu *v);
 void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
 static inline void vcpu_inject_gp0(struct vcpu *v) { vcpu_inject_exception(v, 13, true, 0); }
 static inline void vcpu_inject_ud(struct vcpu *v) { vcpu_inject_exception(v, 6, false, 0); }
-/* Makes an external-interrupt vector (32-255) pending for v; it is
- * delivered when the guest can take interrupts, and wakes a halted v. */
+/* Interrupts go through the vCPU's local APIC (lapic.h): one model for
+ * every source (Nestor's virtual interrupts, self-IPIs, the APIC timer).
+ *
+ * Makes `vector` pending (an edge-triggered fixed interrupt into IRR); it
+ * is delivered when the APIC's priorities and the guest allow, and wakes a
+ * halted v.  Vectors 0-15 are illegal (an APIC error, nothing pending). */
 void vcpu_raise_irq(struct vcpu *v, uint8_t vector);
-/* Removes and returns the highest pending vector, or -1 (an interrupt
- * acknowledged on a VM exit to an L1 hypervisor). */
+/* Acknowledges the vector the APIC presents (IRR -> ISR, as the CPU's
+ * interrupt acknowledge does) and returns it, or -1: an interrupt
+ * acknowledged on a VM exit to an L1 hypervisor. */
 int vcpu_take_irq(struct vcpu *v);
-/* Before VM entry (VMCS current): inject the highest pending vector if the
- * guest accepts interrupts now, else ask for an interrupt-window exit. */
+/* Before VM entry (VMCS current): inject the vector the APIC presents if
+ * the guest accepts interrupts now, else ask for an interrupt-window exit. */
 void vcpu_deliver_irqs(struct vcpu *v);
+/* After any change to v's local APIC: recompute what it presents (waking
+ * v if it presents a vector) and tell the scheduler its timer deadline.
+ * Needs no VMCS. */
+void vcpu_lapic_sync(struct vcpu *v);
+/* The TSC as v's guest sees it (the APIC timer's clock).  vmcs01's TSC
+ * offset is 0, so it is the host's. */
+static inline uint64_t vcpu_guest_tsc(struct vcpu *v) { (void)v; return __builtin_ia32_rdtsc(); }
+/* Advances RIP by len bytes (an instruction the hv emulated whose length
+ * the exit does not report) and ends STI/MOV-SS blocking. */
+void vcpu_advance_rip(struct vcpu *v, unsigned len);
 /* General-purpose register r (SDM numbering) of the current VMCS's guest:
  * RSP lives in the VMCS, the others in v->regs. */
 uint64_t vcpu_gpr(struct vcpu *v, unsigned r);

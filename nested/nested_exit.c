@@ -318,6 +318,14 @@ static bool l1_timer_expired(struct vcpu *v)
     return n->timer12_left == 0;
 }
 
+void nested_l0_timer_lowered(struct vcpu *v, uint32_t by)
+{
+    /* What L2 ran is measured as timer02_loaded minus what is left: the
+     * cut is not time L2 ran. */
+    struct vcpu_nested *n = &v->nested;
+    n->timer02_loaded = n->timer02_loaded > by ? n->timer02_loaded - by : 0;
+}
+
 void nested_l2_exit(struct vcpu *v, uint32_t full)
 {
     struct vcpu_nested *n = &v->nested;

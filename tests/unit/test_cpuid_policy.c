@@ -35,10 +35,27 @@ static void leaf1_clears_hidden_features(void **state)
     assert_int_equal(r[ECX] & (uint32_t)CPUID1_ECX_HIDDEN, 0);
     assert_int_equal(r[EDX] & (uint32_t)CPUID1_EDX_HIDDEN, 0);
     assert_int_equal(r[ECX], (0x7fffffff & ~(uint32_t)CPUID1_ECX_HIDDEN) | BIT(31));
-    assert_int_equal(r[EDX], 0xffffffff & ~(uint32_t)CPUID1_EDX_HIDDEN);
-    /* Among them: MONITOR, VMX, x2APIC, XSAVE, OSXSAVE, AVX; the local APIC. */
-    assert_int_equal(r[ECX] & (BIT(5) | BIT(3) | BIT(26) | BIT(27) | BIT(28) | BIT(21)), 0);
+    assert_int_equal(r[EDX], 0xffffffff & ~(uint32_t)(CPUID1_EDX_HIDDEN | CPUID1_EDX_APIC));
+    /* Among them: MONITOR, VMX, x2APIC, TSC deadline, XSAVE, OSXSAVE, AVX. */
+    assert_int_equal(r[ECX] & (BIT(5) | BIT(3) | BIT(26) | BIT(27) | BIT(28) | BIT(21) | BIT(24)), 0);
+    /* The local APIC flag follows IA32_APIC_BASE.EN (ctx.apic is false). */
     assert_int_equal(r[EDX] & BIT(9), 0);
+}
+
+static void leaf1_apic_flag_follows_global_enable(void **state)
+{
+    (void)state;
+    uint32_t r[4];
+    struct cpuid_ctx c = ctx;
+    c.apic = true;
+    run(&c, 1, 0, r, 0, 0, BIT(21) | BIT(24), 0);
+    assert_int_equal(r[EDX], BIT(9));                       /* even where the host has none */
+    assert_int_equal(r[ECX], CPUID1_ECX_HV);                /* no x2APIC, no TSC deadline */
+    run(&c, 1, 0, r, 0, 0, 0, 0xffffffff);
+    assert_true(r[EDX] & BIT(9));
+    c.apic = false;
+    run(&c, 1, 0, r, 0, 0, 0, 0xffffffff);
+    assert_false(r[EDX] & BIT(9));
 }
 
 static void leaf1_keeps_other_features(void **state)
@@ -292,6 +309,7 @@ int main(void)
         cmocka_unit_test(leaf1_keeps_other_features),
         cmocka_unit_test(leaf1_sets_hypervisor_bit),
         cmocka_unit_test(leaf1_reports_one_logical_cpu_and_vcpu_apic_id),
+        cmocka_unit_test(leaf1_apic_flag_follows_global_enable),
         cmocka_unit_test(hypervisor_leaf_has_nestor_signature),
         cmocka_unit_test(nestor_version_leaf),
         cmocka_unit_test(nestor_hypercall_leaf),

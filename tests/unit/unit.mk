@@ -25,10 +25,12 @@ UNIT_SRCS_test_exit_reasons := hv/exit_reasons.c
 UNIT_SRCS_test_cpuid_policy := hv/cpuid_policy.c
 UNIT_SRCS_test_vmcs_check   := hv/vmcs_check.c
 UNIT_SRCS_test_parse        := hv/parse.c
+UNIT_SRCS_test_lapic        := hv/lapic.c
+UNIT_SRCS_test_mmio_decode  := hv/mmio_decode.c
 
 UNIT_TESTS := test_ept test_loader test_domcfg test_bootinfo test_guest_walk \
               test_hc_policy test_vmx_caps test_exit_reasons test_cpuid_policy \
-              test_vmcs_check test_parse
+              test_vmcs_check test_parse test_lapic test_mmio_decode
 UNIT_BINS  := $(addprefix $(UNIT_OUT)/,$(UNIT_TESTS))
 UNIT_OBJS  := $(sort $(foreach t,$(UNIT_TESTS),$(UNIT_OUT)/obj/$(UNIT_DIR)/$(t).o \
                   $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(UNIT_SRCS_$(t)))))

@@ -14,6 +14,8 @@ static void test_cpuid(void)
     CHECK(!(r[2] & (1u << 5)), "CPUID.1:ECX.VMX hidden (nested VMX off)");
     CHECK(!(r[2] & (1u << 26)), "CPUID.1:ECX.XSAVE hidden");
     CHECK((r[1] >> 24) == 0, "APIC id of vCPU 0 is 0");
+    CHECK((r[3] & (1u << 9)) && !(r[2] & (1u << 21)) && !(r[2] & (1u << 24)),
+          "CPUID.1: local APIC present; x2APIC and TSC deadline hidden");
     cpuid(7, 0, r);
     CHECK(!(r[3] & (1u << 4)), "CPUID.7:EDX.FSRM hidden");
     cpuid(0x40000000, 0, r);
@@ -53,7 +55,8 @@ static void test_msrs(void)
           "KERNEL_GS_BASE write/read back");
     f = rdmsr_safe(0x1b, &v);
     CHECK(f == -1 && (v & (1u << 8)), "APIC_BASE says BSP (%#lx)", v);
-    CHECK(wrmsr_safe(0x1b, 0) == 13, "disabling the (absent) local APIC -> #GP");
+    CHECK(wrmsr_safe(0x1b, v | 1) == 13 && wrmsr_safe(0x1b, v | (1u << 10)) == 13,
+          "APIC_BASE reserved bit 0 and x2APIC enable -> #GP");
 }
 
 static uint16_t fwcfg_select(uint16_t key) { outw(0x510, key); return key; }
