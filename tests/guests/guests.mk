@@ -5,7 +5,7 @@
 GUEST_DIR   := tests/guests
 GUEST_OUT   := $(BUILD)/guests
 GUEST_NAMES := $(filter-out rt,$(notdir $(patsubst %/,%,$(dir $(wildcard $(GUEST_DIR)/*/main.c)))))
-MB_GUESTS   := hello vmx_l2 vmlaunchfuzz
+MB_GUESTS   := hello vmx_l2 vmlaunchfuzz apic
 GUEST_CFLAGS := $(FREESTANDING_CFLAGS) -I$(GUEST_DIR)/rt
 RT_SRCS     := $(GUEST_DIR)/rt/rt.c $(GUEST_DIR)/rt/fuzz.c $(GUEST_DIR)/rt/entry.S $(GUEST_DIR)/rt/traps.S \
                hv/printf.c hv/lib.c hv/parse.c
