@@ -12,6 +12,7 @@
  * Bad-input modes (the domain must be killed, see test_apic.py):
  *   args=bad-insn         an OR to the APIC page: not a MOV the hv decodes
  *   args=disabled-access  a read of the page after the global disable
+ *   args=init-self        an INIT IPI to itself (resetting a vCPU is not emulated)
  */
 #include "rt.h"
 
@@ -373,6 +374,11 @@ void test_main(void)
         wrmsr_safe(0x1b, rdmsr(0x1b) & ~(1ull << 11));
         rt_printf("read at %#lx after the global disable\n", APIC + VERSION);
         rt_check(false, "read of the hidden APIC page returned %#x", apic_read(VERSION));
+        return;
+    }
+    if (rt_arg_flag("init-self")) {
+        apic_write(ICR_LO, SELF | ASSERT | 0x500);
+        rt_check(false, "an INIT to itself returned");
         return;
     }
     test_identity();
