@@ -226,6 +226,7 @@ void t_triple(void);
 void t_two(void);
 void t_pml(void);
 void t_shadow(void);
+void t_apic(void);
 void bench(void);
 
 /* L2 helpers */

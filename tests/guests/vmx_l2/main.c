@@ -6,7 +6,7 @@
  *
  * Tests (each group a series of checks whose names start with the group):
  *   cpuid vmcall hlt io msr exc cr timer intwin inject ept entry launch misc
- *   vector vpid triple two pml shadow, and mtf only when named in only= (see t_more.c)
+ *   vector vpid triple two pml shadow apic, and mtf only when named in only= (see t_more.c)
  * Arguments:
  *   only=a,b,...  run only these groups
  *   bench         no checks: L2 performs n= (default 1000) CPUID, VMCALL, OUT
@@ -23,7 +23,7 @@ static const struct { const char *name; void (*fn)(void); bool opt_in; } groups[
     { "intwin", t_intwin, false }, { "inject", t_inject, false }, { "ept", t_ept, false }, { "entry", t_entry, false },
     { "launch", t_launch, false }, { "misc", t_misc, false }, { "vector", t_vector, false }, { "vpid", t_vpid, false },
     { "triple", t_triple, false }, { "two", t_two, false }, { "pml", t_pml, false },
-    { "shadow", t_shadow, false },
+    { "shadow", t_shadow, false }, { "apic", t_apic, false },
     { "mtf", t_mtf, true },         /* see t_more.c: Bochs 2.7 never delivers MTF exits */
 };
 
