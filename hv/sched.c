@@ -67,10 +67,25 @@ static void fire_timers(void)
     }
 }
 
-/* Nothing is runnable but a timer will wake someone: wait for it. */
-static void wait_for_timer(void)
+/* Nothing is runnable.  The earliest APIC timer interrupt that will wake
+ * a halted vCPU which can then run (its domain not paused), or
+ * LAPIC_NEVER: a paused domain's timer wakes nobody. */
+static uint64_t next_waking_timer(void)
 {
-    while (rdtsc() < timer_next)
+    uint64_t next = LAPIC_NEVER;
+    for (unsigned i = 0; i < nr_runq; i++) {
+        const struct vcpu *v = runq[i];
+        if (v->state == VCPU_BLOCKED && v->dom->pause_count == 0 && v->dom->state == DOM_RUNNING)
+            next = MIN(next, v->timer_deadline);
+    }
+    return next;
+}
+
+/* Nothing is runnable but a timer will wake someone: wait for it (the
+ * loop then raises it). */
+static void wait_until(uint64_t tsc)
+{
+    while (rdtsc() < tsc)
         cpu_relax();
 }
 
@@ -228,8 +243,9 @@ void sched_run(void)
         if (!v) {
             if (!nr_runq)
                 all_ended();
-            if (timer_next != LAPIC_NEVER)
-                wait_for_timer();
+            uint64_t wake = next_waking_timer();
+            if (wake != LAPIC_NEVER)
+                wait_until(wake);
             else
                 end_stuck_domains();
             continue;
