@@ -264,7 +264,11 @@ void sched_run(void)
         if (unlikely(v->irq_any))
             vcpu_deliver_irqs(v);
         if (new_slice) {
-            vmwrite(VMCS_PREEMPTION_TIMER, preemption_value(sched_slice_tsc));
+            uint32_t slice = preemption_value(sched_slice_tsc);
+            if (unlikely(nested) && v->nested.in_l2)
+                nested_new_slice(v, slice);     /* L1's timer for L2 may end first */
+            else
+                vmwrite(VMCS_PREEMPTION_TIMER, slice);
             new_slice = false;
             timer_earlier = false;
         } else if (unlikely(timer_earlier)) {

@@ -135,6 +135,10 @@ void nested_before_l2_entry(struct vcpu *v);
 /* L0 lowered vmcs02's VMX-preemption timer by `by` while L2 runs (an APIC
  * timer of L1's is due sooner): keeps L1's own timer for L2 counting right. */
 void nested_l0_timer_lowered(struct vcpu *v, uint32_t by);
+/* L0 starts a new time slice of `slice` timer ticks while vmcs02 is
+ * current: vmcs02's VMX-preemption timer must still end at L1's timer for
+ * L2 if that comes first. */
+void nested_new_slice(struct vcpu *v, uint64_t slice);
 /* VMLAUNCH/VMRESUME of vmcs02 failed (1 VMfailInvalid, 2 VMfailValid). */
 void nested_l2_entry_failed(struct vcpu *v, int rc);
 /* Exit accounting: called by the scheduler for every VM exit of a nested

@@ -122,16 +122,30 @@ static bool run_checks(struct vcpu *v, bool launch)
 
 /* L1's timer for L2 (SDM 26.5.1): vmcs02 runs the smaller of it and
  * L0's own slice. */
-static void arm_timer(struct vcpu *v, uint64_t l0_left)
+static void load_timer02(struct vcpu *v, uint64_t l0_left)
 {
     struct vcpu_nested *n = &v->nested;
     uint64_t val = l0_left;
-    if (G(VMCS_PIN_CONTROLS) & PIN_PREEMPTION_TIMER) {
-        n->timer12_left = (uint32_t)G(VMCS_PREEMPTION_TIMER);
+    if (G(VMCS_PIN_CONTROLS) & PIN_PREEMPTION_TIMER)
         val = MIN(val, n->timer12_left);
-    }
     vmwrite(VMCS_PREEMPTION_TIMER, val);
     n->timer02_loaded = (uint32_t)val;
+}
+
+static void arm_timer(struct vcpu *v, uint64_t l0_left)
+{
+    struct vcpu_nested *n = &v->nested;
+    if (G(VMCS_PIN_CONTROLS) & PIN_PREEMPTION_TIMER)
+        n->timer12_left = (uint32_t)G(VMCS_PREEMPTION_TIMER);
+    load_timer02(v, l0_left);
+}
+
+/* A new L0 slice while L2 runs: L1's remainder (counted down at each L2
+ * exit by l1_timer_expired) still bounds vmcs02's timer, and the value
+ * loaded is what the next exit's count starts from. */
+void nested_new_slice(struct vcpu *v, uint64_t slice)
+{
+    load_timer02(v, slice);
 }
 
 void nested_vm_entry(struct vcpu *v, bool launch)

@@ -343,6 +343,12 @@ L2FN static void l2_spin(uint64_t arg)
     __asm__ volatile(GL(l2_spin_lo) "1: inc %%rax\n\tjmp 1b\n\t" GL(l2_spin_hi) "nop" ::: "rax");
 }
 
+L2FN static void l2_hlt_long(uint64_t arg)
+{
+    __asm__ volatile("hlt" ::: "memory");
+    out[0] = 1;
+}
+
 void t_timer(void)
 {
     if (skip_if(!(cap.pin1 & PIN_PREEMPT), "timer: no VMX-preemption timer"))
@@ -360,6 +366,33 @@ void t_timer(void)
     e = l2_next(R_PREEMPT, "timer: value 0 exits at once");
     extern char l2_entry[];
     CHECK(e->rip == pa(l2_entry), "timer: value 0: no L2 instruction ran (RIP %#lx, entry %#lx)", e->rip, pa(l2_entry));
+
+    /* A timer longer than L0's own time slice (Nestor's is 2M TSC cycles)
+     * still ends L2 after its full count, neither sooner nor never: under
+     * Nestor, L0's new slice must not replace L1's remainder in vmcs02
+     * (kvm-unit-tests' "preemption timer" busy-wait and HLT cases). */
+    unsigned rate = cap.misc & 0x1f;
+    const uint32_t long_val = 12000000u >> rate;
+    if (!vm_setup(l2_spin, 0) || !set_pin(PIN_PREEMPT))
+        return;
+    vmw(F_PREEMPT_TIMER, long_val);
+    uint64_t t0 = rdtsc();
+    e = l2_next(R_PREEMPT, "timer: a timer longer than L0's slice ends L2's busy loop");
+    uint64_t dt = rdtsc() - t0;
+    CHECK(dt >= ((uint64_t)long_val << rate), "timer: the long timer ran its whole count (%lu TSC cycles, want >= %lu)",
+          dt, (uint64_t)long_val << rate);
+    out[0] = 0;
+    if (!vm_setup(l2_hlt_long, 0) || !set_proc(0) || !set_pin(PIN_PREEMPT))
+        return;
+    vmw(F_PREEMPT_TIMER, long_val);
+    t0 = rdtsc();
+    e = l2_next(R_PREEMPT, "timer: a timer longer than L0's slice ends L2's HLT state");
+    dt = rdtsc() - t0;
+    CHECK(e->activity == 1 && dt >= ((uint64_t)long_val << rate),
+          "timer: HLT state kept for the long timer's whole count (activity %lu, %lu TSC cycles)", e->activity, dt);
+    set_pin(0);
+    vmw(F_G_ACTIVITY, 0);
+    l2_done("timer (long, HLT)");
 }
 
 /* ---- interrupt-window exiting ------------------------------------------------------------- */
