@@ -84,7 +84,16 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
         vmwrite(VMCS_GUEST_IA32_PAT, val);
         return true;
     case MSR_IA32_DEBUGCTL:
-        return val == 0;        /* no LBR/BTF virtualization */
+        /* LBR (bit 0) and BTF (bit 1) are architectural on every Intel 64
+         * CPU (SDM 17.4.1): the guest's value lives in the VMCS, which the
+         * CPU loads at VM entry and clears at VM exit, so the CPU itself
+         * does branch single-stepping and recording for the guest.  Every
+         * other bit (BTS, freeze, RTM, ...) belongs to features Nestor
+         * does not offer.  nested/vmentry_check.h keeps the same set. */
+        if (val & ~(uint64_t)(DEBUGCTL_LBR | DEBUGCTL_BTF))
+            return false;
+        vmwrite(VMCS_GUEST_IA32_DEBUGCTL, val);
+        return true;
     case MSR_IA32_APIC_BASE:
         return write_apic_base(v, val);
     case MSR_IA32_BIOS_SIGN_ID:

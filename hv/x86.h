@@ -55,6 +55,8 @@
 #define MSR_IA32_MCG_STATUS        0x17a
 #define MSR_IA32_MISC_ENABLE       0x1a0
 #define MSR_IA32_DEBUGCTL          0x1d9
+#define DEBUGCTL_LBR               (1ull << 0)
+#define DEBUGCTL_BTF               (1ull << 1)
 #define MSR_IA32_MTRR_DEF_TYPE     0x2ff
 #define MSR_IA32_PAT               0x277
 #define MSR_IA32_VMX_BASIC         0x480

@@ -33,7 +33,6 @@ enum { IT_EXT = 0, IT_RESERVED = 1, IT_NMI = 2, IT_HW_EXC = 3, IT_SW_INT = 4,
 #define MISC_ZERO_LEN_INJECT BIT(30)    /* IA32_VMX_MISC[30] */
 #define ENTRY_SMM            BIT(10)
 #define ENTRY_DEACT_DUAL     BIT(11)
-#define DEBUGCTL_BTF         BIT(1)
 #define RFLAGS_FIXED1        BIT(1)
 #define RFLAGS_RESERVED0     (BIT(3) | BIT(5) | BIT(15) | ~0x3fffffull)
 

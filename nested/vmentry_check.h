@@ -50,7 +50,7 @@
  * vmcs12 that loads it fails VM entry.  Keep in step with exit_msr.c. */
 #define NESTED_EFER_BITS      (BIT(0) /* SCE */ | BIT(8) /* LME */ | BIT(10) /* LMA */ | \
                                BIT(11) /* NXE */)
-#define NESTED_DEBUGCTL_BITS  0ull
+#define NESTED_DEBUGCTL_BITS  (BIT(0) /* LBR */ | BIT(1) /* BTF */)
 
 /* Each returns 0 if the checks pass (leaving *why alone), else the code
  * below with *why (if `why` is non-NULL) set to a static string naming

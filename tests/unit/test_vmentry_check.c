@@ -990,7 +990,9 @@ static void guest_debugctl_and_dr7(void **state)
 {
     (void)state;
     good64();
-    set(VMCS_GUEST_IA32_DEBUGCTL, 1ull << 1);           /* BTF: not virtualized by Nestor */
+    set(VMCS_GUEST_IA32_DEBUGCTL, 3);                   /* LBR, BTF: architectural */
+    GUEST_OK();
+    set(VMCS_GUEST_IA32_DEBUGCTL, 1ull << 6);           /* TR: no branch trace messages */
     GUEST_BAD("IA32_DEBUGCTL");
     set(VMCS_GUEST_IA32_DEBUGCTL, 1ull << 32);
     GUEST_BAD("IA32_DEBUGCTL");

@@ -42,6 +42,12 @@ static void test_msrs(void)
           v2 == 0x0007010600070106ull, "PAT write/read back");
     CHECK(wrmsr_safe(0x277, 0x0000000000000002ull) == 13, "PAT with reserved type 2 -> #GP");
     wrmsr_safe(0x277, v);
+    /* IA32_DEBUGCTL: LBR and BTF are architectural (SDM 17.4.1) and kept
+     * in the VMCS; other bits (BTS, TR, freeze...) are not offered. */
+    CHECK(wrmsr_safe(0x1d9, 3) == -1 && rdmsr_safe(0x1d9, &v2) == -1 && v2 == 3,
+          "DEBUGCTL LBR|BTF write/read back");
+    CHECK(wrmsr_safe(0x1d9, 1ull << 6) == 13, "DEBUGCTL.TR -> #GP");
+    CHECK(wrmsr_safe(0x1d9, 0) == -1 && rdmsr_safe(0x1d9, &v2) == -1 && v2 == 0, "DEBUGCTL cleared");
     f = rdmsr_safe(0x3a, &v);
     CHECK(f == -1 && (v & 1) && !(v & 4), "FEATURE_CONTROL locked, VMX off (%#lx)", v);
     CHECK(wrmsr_safe(0x3a, 5) == 13, "FEATURE_CONTROL write -> #GP");
