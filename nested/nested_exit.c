@@ -167,6 +167,12 @@ static void reflect(struct vcpu *v, uint32_t reason)
 {
     struct vcpu_nested *n = &v->nested;
     vmcs02_get_exit_info(n, reason);
+    /* SDM 28.2.1: an instruction with a register operand has no
+     * displacement, so the qualification is 0.  Bochs 2.7 stores its
+     * decoder's stale displacement there; L1 gets the SDM's value. */
+    if (unlikely(reason == EXIT_VMREAD || reason == EXIT_VMWRITE || reason == EXIT_LDTR_TR) &&
+        (G(VMCS_EXIT_INSTR_INFO) & BIT(10)))
+        G(VMCS_EXIT_QUALIFICATION) = 0;
     count_reflected(n, reason);
     nested_leave_l2(v);
 }

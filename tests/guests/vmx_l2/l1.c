@@ -580,6 +580,13 @@ bool is_done(const struct exit_info *e)
     return !e->vmfail && e->reason == R_VMCALL && l2r.rax == L2_DONE;
 }
 
+bool under_hypervisor(void)
+{
+    uint32_t r[4];
+    cpuid(1, 0, r);
+    return r[2] & (1u << 31);
+}
+
 void skip_insn(void)
 {
     vmw(F_G_RIP, vmr(F_G_RIP) + vmr(F_EXIT_INSN_LEN));

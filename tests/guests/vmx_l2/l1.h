@@ -187,6 +187,9 @@ bool l2_done(const char *what);
 #define GL(n) ".globl " #n "\n" #n ":\n\t"
 #define L2FN __attribute__((noinline, noclone, used))
 #define E(e) exit_str(e)
+/* CPUID.1:ECX[31]: running under a hypervisor (Nestor), not on the
+ * emulator's own VT-x; for checks where Bochs 2.7 deviates from the SDM. */
+bool under_hypervisor(void);
 /* L2 RIP past the exiting instruction (by VM-exit instruction length). */
 void skip_insn(void);
 /* If L2's RIP is an RT_EXTABLE fault site, move it to the fixup. */

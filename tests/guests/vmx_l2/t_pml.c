@@ -47,13 +47,6 @@ static bool pml_setup(void (*fn)(uint64_t), uint64_t index)
  * own, under a hypervisor only; entries are compared by page. */
 #define PAGE_OF(x) ((x) & ~0xffful)
 
-static bool under_hypervisor(void)
-{
-    uint32_t r[4];
-    cpuid(1, 0, r);
-    return r[2] & (1u << 31);
-}
-
 /* The slot holding gpa's page, or -1. */
 static int slot_of(uint64_t gpa)
 {

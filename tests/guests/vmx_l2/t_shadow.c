@@ -181,8 +181,14 @@ void t_shadow(void)
     CHECK(vmr(F_INSN_ERROR) == 12, "shadow: error 12 in the VMCS that controls L2 (%lu)", vmr(F_INSN_ERROR));
     CHECK(sf[6] == 0 && sv[6] == 0x1111, "shadow: VMREAD to memory (%#lx)", sv[6]);
     CHECK(sf[7] == 0, "shadow: VMWRITE from memory (flags %#lx)", sf[7]);
-    CHECK(e->qual == 0 && e->insn_info != 0, "shadow: the VMWRITE exit has instruction information (%#x)",
+    CHECK(e->insn_info & (1u << 10), "shadow: the VMWRITE exit's instruction information says register (%#x)",
           e->insn_info);
+    /* SDM 28.2.1: no displacement, qualification 0.  Bochs 2.7's own VT-x
+     * stores a stale decoder value there; Nestor gives L1 the SDM's. */
+    if (under_hypervisor())
+        CHECK(e->qual == 0, "shadow: the VMWRITE exit's qualification is 0 (%#lx)", e->qual);
+    else
+        rt_printf("SKIP: shadow: qualification of a register-operand VMWRITE (Bochs 2.7 leaves it stale)\n");
     skip_insn();
     e = l2_next(R_VMREAD, "shadow: VMREAD of an encoding with bits 63:15 set exits");
     skip_insn();
