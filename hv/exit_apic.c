@@ -11,6 +11,7 @@
 #include "vcpu.h"
 #include "vmx.h"
 #include "x86.h"
+#include "nested.h"
 
 #define EPTQ_WRITE    BIT(1)
 #define EPTQ_FETCH    BIT(2)
@@ -43,7 +44,11 @@ static unsigned fetch_insn(struct vcpu *v, enum mmio_mode mode, uint8_t *buf)
     unsigned got = 0;
     while (got < MMIO_INSN_MAX) {
         unsigned n = (unsigned)MIN((uint64_t)(MMIO_INSN_MAX - got), PAGE_SIZE - ((gla + got) & (PAGE_SIZE - 1)));
-        if (copy_from_guest(v, buf + got, gla + got, n))
+        /* L2's instruction (an access L0 emulates on L1's APIC) is at
+         * an L2 linear address: its paging and EPT12 translate it. */
+        int rc = nested_in_l2(&v->nested) ? nested_l2_fetch(v, gla + got, buf + got, n)
+                                          : copy_from_guest(v, buf + got, gla + got, n);
+        if (rc)
             break;
         got += n;
     }

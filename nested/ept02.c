@@ -25,6 +25,8 @@
 #include "vmcs12_index.h"
 #include "ept12.h"
 #include "console.h"
+#include "exit.h"
+#include "vcpu.h"
 #include "domain.h"
 #include "pml.h"
 #include "vmx.h"
@@ -332,8 +334,31 @@ unsigned ept02_violation(struct vcpu *v, uint64_t *qual)
 
     uint64_t l1page = r.l1_gpa & ~(uint64_t)(PAGE_SIZE - 1);
     uint64_t hpa, leaf01;
-    if (l1page >= d->mem_bytes || !ept_translate(&d->ept, l1page, &hpa, &leaf01))
+    if (l1page >= d->mem_bytes) {
+        /* L2's access reached L1 guest-physical r.l1_gpa (directly, or
+         * through an EPT12 entry that allows it).  If that is L1's local
+         * APIC page, the access is one to L1's APIC, as on a CPU where
+         * L1's physical address space is the machine's (SDM 29.3: the
+         * EPT output is a physical address; without APIC virtualization
+         * an access to the APIC page goes to the APIC).  Emulate it on
+         * L1's APIC and let L2 continue. */
+        if (lapic_mmio_claims(v, r.l1_gpa, q)) {
+            lapic_mmio_exit(v, r.l1_gpa, q);
+            return 0;
+        }
+        /* Without EPT in vmcs12 there is no EPT violation L1 could get:
+         * the access is L1's own, outside its RAM, which ends a domain
+         * (exit_ept.c) whatever level made it. */
+        if (eptp12 == EPTP12_NONE) {
+            domain_crash(d, "L2 %s of L1 guest-physical %#lx outside its %lu MiB of RAM at rip %#lx",
+                         q & EPTQ_FETCH ? "instruction fetch" : q & EPTQ_WRITE ? "write" : "read",
+                         r.l1_gpa, d->mem_bytes / MiB, vcpu_rip());
+            return 0;
+        }
         return reflect_violation(q, 0, qual);   /* EPT12 maps beyond L1's RAM */
+    }
+    if (!ept_translate(&d->ept, l1page, &hpa, &leaf01))
+        return reflect_violation(q, 0, qual);
 
     uint64_t perms = r.perms & (EPT_RWX & leaf01);
     if ((access & EPTQ_WRITE) && (r.perms & EPT_W) && !(leaf01 & EPT_W)) {

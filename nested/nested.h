@@ -150,6 +150,9 @@ void nested_account(struct vcpu *v, unsigned reason, uint64_t t_entry, uint64_t 
  * entries that L0 write-protected.  Returns true if it was one (EPT02 is
  * invalidated, the page made writable again). */
 bool nested_ept12_write(struct vcpu *v, uint64_t q, uint64_t gpa);
+/* L2 guest-linear bytes (L2 paging and EPT12), for L0's emulation of an
+ * L2 instruction; 0 or -1. */
+int nested_l2_fetch(struct vcpu *v, uint64_t gla, void *buf, unsigned len);
 /* L0 changed EPT01 (permissions, dirty flags): every EPT02 of d derived
  * from it is dropped. */
 void nested_ept02_flush_domain(struct domain *d);

@@ -175,6 +175,29 @@ static void operand_fault(struct operand_mem *m)
         nested_l2_access_fault(m->v, (unsigned)m->fault, m->qual, m->gla, m->gpa2);
 }
 
+/* Copies L2 guest-linear memory for L0's own emulation of an L2
+ * instruction (the bytes at L2's RIP): L2's paging, its tables and the
+ * final address through EPT12.  Returns 0, or -1 if a page does not
+ * translate or is outside L1's RAM (no exit is made for it). */
+int nested_l2_fetch(struct vcpu *v, uint64_t gla, void *buf, unsigned len)
+{
+    struct walk_regs wr;
+    guest_walk_regs_current(&wr);
+    struct operand_mem m = { .v = v };
+    uint8_t *p = buf;
+    while (len) {
+        uint64_t gpa, n = MIN((uint64_t)len, PAGE_SIZE - (gla & (PAGE_SIZE - 1)));
+        m.gla = gla;
+        if (guest_walk(&wr, gla, false, operand_walk_read, &m, &gpa) != WALK_OK || m.fault ||
+            operand_gpa(&m, gpa, false, true, &gpa) || copy_from_gpa(v->dom, p, gpa, n))
+            return -1;
+        gla += n;
+        p += n;
+        len -= (unsigned)n;
+    }
+    return 0;
+}
+
 /* Reads or writes the instruction's memory operand (size <= 16 bytes) for
  * the current VMCS's guest (L1, or L2 while L0 emulates for it).  Returns
  * 0, or -1 after raising the fault the CPU would (or killing the domain

@@ -9,6 +9,13 @@
  *    pending in IRR until L1 takes it with interrupts enabled;
  *  - without external-interrupt exiting, L2 takes it through its own IDT
  *    (and L1's APIC has it in service).
+ * L2's accesses to L1's APIC page reach L1's APIC: without EPT in vmcs12
+ * (L2's guest-physical addresses are L1's) and through an EPT12 entry
+ * that maps an L2 page onto it (the EPT output is L1's physical address,
+ * SDM 29.3); an EPT12 entry without write permission makes L2's write an
+ * EPT violation for L1 instead (kvm-unit-tests' vmx "interrupt" test
+ * programs L1's timer from L2, and "EPT - MMIO access" reads it through
+ * EPT12).
  * Under Nestor this is Nestor's emulated xAPIC; on the emulator's own VT-x
  * its real one.
  */
@@ -21,6 +28,8 @@
 #define IRR        0x200
 #define LVT_TIMER  0x320
 #define TMICT      0x380
+#define LVR        0x030
+#define TPR        0x080
 #define TDCR       0x3e0
 #define VEC        0x50
 #define EXIT_ACK_INTR (1u << 15)
@@ -56,6 +65,56 @@ L2FN static void l2_wait_irq(uint64_t arg)
     while (!l2_nev)
         __asm__ volatile("pause");
     __asm__ volatile("cli" ::: "memory");
+}
+
+/* Reads the version register and writes TPR at base (an L2 address
+ * of L1's APIC page). */
+static volatile uint32_t l2_lvr;
+L2FN static void l2_apic_rw(uint64_t base)
+{
+    l2_lvr = *(volatile uint32_t *)(base + LVR);
+    *(volatile uint32_t *)(base + TPR) = 0x30;
+}
+
+static void apic_from_l2(void)
+{
+    uint32_t lvr = ar(LVR);
+    const unsigned slot = 5;            /* an EPT12 test page (L2_TEST_GPA + 5 pages) */
+    uint64_t at = L2_TEST_GPA + slot * 4096;
+
+    /* No EPT in vmcs12: L2's 0xfee00000 is L1's. */
+    aw(TPR, 0);
+    l2_lvr = 0;
+    if (!vm_setup(l2_apic_rw, APIC) || !vmw(F_PROC2, vmr(F_PROC2) & ~PROC2_EPT))
+        return;
+    l2_done("apic: L2 without EPT12 reads and writes L1's APIC page");
+    CHECK(l2_lvr == lvr, "apic: L2 read L1's APIC version %#x (%#x)", lvr, l2_lvr);
+    CHECK(ar(TPR) == 0x30, "apic: L2's write reached L1's TPR (%#x)", ar(TPR));
+
+    /* EPT12 maps an L2 page onto L1's APIC page, read/write, UC. */
+    aw(TPR, 0);
+    l2_lvr = 0;
+    if (!vm_setup(l2_apic_rw, at))
+        return;
+    ept_pt1[slot] = APIC | EPT_R | EPT_W;
+    invept_single();
+    l2_done("apic: L2 reads and writes L1's APIC through an EPT12 mapping");
+    CHECK(l2_lvr == lvr, "apic: through EPT12 L2 read L1's APIC version %#x (%#x)", lvr, l2_lvr);
+    CHECK(ar(TPR) == 0x30, "apic: through EPT12 L2's write reached L1's TPR (%#x)", ar(TPR));
+
+    /* Read-only in EPT12: the write is an EPT violation for L1. */
+    aw(TPR, 0);
+    if (!vm_setup(l2_apic_rw, at))
+        return;
+    ept_pt1[slot] = APIC | EPT_R;
+    invept_single();
+    struct exit_info *e = l2_next(R_EPT_VIOLATION, "apic: L2's write to a read-only EPT12 mapping of the APIC page");
+    CHECK(e->gpa == at + TPR && (e->qual & 0x3f) == 0x0a,
+          "apic: EPT violation for the write at %#lx, readable (GPA %#lx, qualification %#lx)",
+          at + TPR, e->gpa, e->qual);
+    CHECK(ar(TPR) == 0, "apic: L1's TPR unchanged (%#x)", ar(TPR));
+    ept_pt1[slot] = pa(tpages[slot]) | EPT_RWX | EPT_WB;
+    invept_single();
 }
 
 void t_apic(void)
@@ -105,5 +164,8 @@ void t_apic(void)
     CHECK(in_isr() && l1_irqs == 1, "apic: in service in L1's APIC, not seen by L1's IDT");
     aw(EOI, 0);
     aw(LVT_TIMER, 0x10000 | VEC);
+
+    apic_from_l2();
+    aw(TPR, 0);
     aw(SPIV, 0xff);
 }
