@@ -78,6 +78,7 @@ struct vcpu_nested {
     uint64_t eptp02;                /* the EPTP vmcs02 holds */
     uint64_t ept02_gen;             /* dom_nested.slot_gen when it was chosen */
     uint32_t timer12_left;          /* L1's VMX-preemption timer for L2, when active */
+    uint64_t timer12_deadline;      /* when it reaches 0: TSC >> rate (SDM 26.5.1) */
     uint32_t timer02_loaded;        /* value given to vmcs02 at the last entry */
     /* VMCS shadowing: L1's VMREAD/VMWRITE of the hot fields go to this
      * shadow VMCS without exiting (docs/NESTED.md). */

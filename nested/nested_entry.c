@@ -127,22 +127,26 @@ static void load_timer02(struct vcpu *v, uint64_t l0_left)
     struct vcpu_nested *n = &v->nested;
     uint64_t val = l0_left;
     if (G(VMCS_PIN_CONTROLS) & PIN_PREEMPTION_TIMER)
-        val = MIN(val, n->timer12_left);
+        val = MIN(val, nested_timer12_now(v));
     vmwrite(VMCS_PREEMPTION_TIMER, val);
     n->timer02_loaded = (uint32_t)val;
 }
 
+/* The timer counts down once each time bit X of the TSC changes from the
+ * VM entry on, whatever runs meanwhile (L0's handling of L2 exits L1
+ * never sees, other domains): its end is a point in TSC time. */
 static void arm_timer(struct vcpu *v, uint64_t l0_left)
 {
     struct vcpu_nested *n = &v->nested;
-    if (G(VMCS_PIN_CONTROLS) & PIN_PREEMPTION_TIMER)
+    if (G(VMCS_PIN_CONTROLS) & PIN_PREEMPTION_TIMER) {
         n->timer12_left = (uint32_t)G(VMCS_PREEMPTION_TIMER);
+        n->timer12_deadline = (rdtsc() >> vmx_caps.preemption_shift) + n->timer12_left;
+    }
     load_timer02(v, l0_left);
 }
 
-/* A new L0 slice while L2 runs: L1's remainder (counted down at each L2
- * exit by l1_timer_expired) still bounds vmcs02's timer, and the value
- * loaded is what the next exit's count starts from. */
+/* A new L0 slice while L2 runs: what is left of L1's timer still bounds
+ * vmcs02's. */
 void nested_new_slice(struct vcpu *v, uint64_t slice)
 {
     load_timer02(v, slice);

@@ -311,17 +311,42 @@ static void l0_handle(struct vcpu *v, uint32_t reason, uint64_t qual)
     h(v);
 }
 
-/* L1's VMX-preemption timer counts while L2 runs (SDM 26.5.1). */
+/* What is left of L1's VMX-preemption timer now: it ends at a TSC time
+ * (arm_timer), so the time L0 spends on exits L1 never sees counts, as
+ * the TSC went on for L2 (SDM 26.5.1). */
+uint32_t nested_timer12_now(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    uint64_t now = rdtsc() >> vmx_caps.preemption_shift;
+    uint64_t left = n->timer12_deadline > now ? n->timer12_deadline - now : 0;
+    return (uint32_t)MIN(left, (uint64_t)UINT32_MAX);
+}
+
+/* At an L2 exit: L1's remainder (for "save VMX-preemption timer value"),
+ * and whether it has run out. */
 static bool l1_timer_expired(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
     if (!(G(VMCS_PIN_CONTROLS) & PIN_PREEMPTION_TIMER))
         return false;
-    uint32_t left = (uint32_t)vmread(VMCS_PREEMPTION_TIMER);
-    uint32_t ran = n->timer02_loaded > left ? n->timer02_loaded - left : 0;
-    n->timer12_left = n->timer12_left > ran ? n->timer12_left - ran : 0;
-    n->timer02_loaded = left;
+    n->timer02_loaded = (uint32_t)vmread(VMCS_PREEMPTION_TIMER);
+    n->timer12_left = nested_timer12_now(v);
     return n->timer12_left == 0;
+}
+
+/* Before L2 runs again after an exit L0 kept: vmcs02's timer stood still
+ * in L0, L1's did not; lower vmcs02's to what is left of L1's (0 makes
+ * the entry exit at once, after any event injection, as L1's timer exit). */
+static void l1_timer_reload(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    if (!(G(VMCS_PIN_CONTROLS) & PIN_PREEMPTION_TIMER))
+        return;
+    uint32_t left = nested_timer12_now(v);
+    if (left < (uint32_t)vmread(VMCS_PREEMPTION_TIMER)) {
+        vmwrite(VMCS_PREEMPTION_TIMER, left);
+        n->timer02_loaded = left;
+    }
 }
 
 void nested_l0_timer_lowered(struct vcpu *v, uint32_t by)
@@ -429,6 +454,7 @@ void nested_l2_exit(struct vcpu *v, uint32_t full)
 void nested_before_l2_entry(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
+    l1_timer_reload(v);
     if (!v->irq_any || !(G(VMCS_PIN_CONTROLS) & PIN_EXT_INTR_EXITING))
         return;
     uint32_t info = 0;

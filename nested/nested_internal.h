@@ -149,6 +149,9 @@ unsigned ept02_violation(struct vcpu *v, uint64_t *qual);
  * EPT12 as the CPU would (A/D flags, nested PML).  0 with *gpa1 (in L1
  * RAM); -1 when the instruction should be retried; else the exit reason
  * for L1 (48, 49, 62) with its qualification in *qual. */
+/* What is left of L1's VMX-preemption timer for L2 now (its end is a TSC
+ * time; nested_exit.c). */
+uint32_t nested_timer12_now(struct vcpu *v);
 int ept02_l2_access(struct vcpu *v, uint64_t gpa2, bool write, bool final, uint64_t *gpa1,
                     uint64_t *qual);
 /* L1's INVEPT: single-context (one EPTP12) or all-context. */

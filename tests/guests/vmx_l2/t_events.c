@@ -349,13 +349,28 @@ L2FN static void l2_hlt_long(uint64_t arg)
     out[0] = 1;
 }
 
+/* Stores the TSC after each port write L1 does not intercept (under a
+ * hypervisor L0 handles each one without L1). */
+static volatile uint64_t io_tsc_first, io_tsc_last;
+L2FN static void l2_io_tsc(uint64_t arg)
+{
+    (void)arg;
+    io_tsc_first = rdtsc();
+    for (;;) {
+        __asm__ volatile("outb %%al, $0x80" ::"a"(0) : "memory");
+        io_tsc_last = rdtsc();
+    }
+}
+
 void t_timer(void)
 {
     if (skip_if(!(cap.pin1 & PIN_PREEMPT), "timer: no VMX-preemption timer"))
         return;
     if (!vm_setup(l2_spin, 0) || !set_pin(PIN_PREEMPT))
         return;
-    vmw(F_PREEMPT_TIMER, 5000);
+    /* Long enough for L2 to loop under a hypervisor too: the timer counts
+     * the TSC, and L0's first fills of L2's mappings take TSC time. */
+    vmw(F_PREEMPT_TIMER, 100000u >> (cap.misc & 0x1f));
     struct exit_info *e = l2_next(R_PREEMPT, "timer: the preemption timer ends L2's busy loop");
     CHECK(e->rip >= pa(l2_spin_lo) && e->rip < pa(l2_spin_hi), "timer: guest RIP in the loop (%#lx)", e->rip);
     CHECK(l2r.rax > 0, "timer: L2 ran before the timer fired (%lu iterations)", l2r.rax);
@@ -393,6 +408,19 @@ void t_timer(void)
     set_pin(0);
     vmw(F_G_ACTIVITY, 0);
     l2_done("timer (long, HLT)");
+
+    /* The timer counts the TSC, so time L0 spends on L2 exits L1 never
+     * sees counts too: L2 never stores a TSC past the deadline (bit X of
+     * the TSC, X the rate, changed `value` times since the entry; SDM
+     * 26.5.1; kvm-unit-tests' vmx_preemption_timer_expiry_test). */
+    const uint32_t io_val = 400000u >> rate;
+    if (!vm_setup(l2_io_tsc, 0) || !set_pin(PIN_PREEMPT))
+        return;
+    vmw(F_PREEMPT_TIMER, io_val);
+    e = l2_next(R_PREEMPT, "timer: ends L2's loop of uncounted port writes");
+    uint64_t deadline = ((io_tsc_first >> rate) << rate) + ((uint64_t)io_val << rate);
+    CHECK(io_tsc_last < deadline, "timer: L2's last stored TSC %lu is before the deadline %lu",
+          io_tsc_last, deadline);
 }
 
 /* ---- interrupt-window exiting ------------------------------------------------------------- */
