@@ -487,7 +487,10 @@ void nested_vmcs12_sync(struct vcpu *v, uint64_t enc)
     struct vcpu_nested *n = &v->nested;
     if (n->shadow_live)
         shadow_to_vmcs12(v, true);
-    if (n->guest_stale && vmcs_enc_type(enc) == VMCS_T_GUEST)
+    /* The entry controls hold exit state too: "IA-32e mode guest" takes
+     * EFER.LMA at every VM exit (SDM 28.2), which the lazy save writes;
+     * it must land before L1's access, never over L1's VMWRITE. */
+    if (n->guest_stale && (vmcs_enc_type(enc) == VMCS_T_GUEST || enc == VMCS_ENTRY_CONTROLS))
         nested_sync_guest(v);
 }
 

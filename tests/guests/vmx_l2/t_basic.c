@@ -401,4 +401,17 @@ void t_misc(void)
     uint64_t t1 = rdtsc();
     CHECK(out[0] >= t0 + off && out[0] <= t1 + off, "misc: L2's RDTSC with TSC offset 2^44 is within [%#lx, %#lx] (%#lx)",
           t0 + off, t1 + off, out[0]);
+
+    /* The VM exit stored EFER.LMA in "IA-32e mode guest" (SDM 28.2); what
+     * L1 VMWRITEs there afterwards stays, whatever it writes next
+     * (kvm-unit-tests' vmx_mtf_pdpte_test clears it, then writes the
+     * guest's EFER, CR0 and CS for a 32-bit L2). */
+    uint64_t ent = vmr(F_ENTRY_CTLS);
+    CHECK(ent & ENTRY_IA32E, "misc: the exit from a 64-bit L2 left IA-32e mode guest set (%#lx)", ent);
+    vmw(F_ENTRY_CTLS, ent & ~(uint64_t)ENTRY_IA32E);
+    vmw(F_G_EFER, vmr(F_G_EFER));
+    vmw(F_G_CR0, vmr(F_G_CR0));
+    CHECK(!(vmr(F_ENTRY_CTLS) & ENTRY_IA32E), "misc: L1's VMWRITE clearing IA-32e mode guest stays after guest-state writes (%#lx)",
+          vmr(F_ENTRY_CTLS));
+    vmw(F_ENTRY_CTLS, ent);
 }
