@@ -349,7 +349,11 @@ void t_eptedit(void)
     unsigned n;
     bool stop = false;
     for (n = 0; n < edits && !stop; n++) {
-        vmw(F_PREEMPT_TIMER, ((50 + pick(3000)) >> (cap.misc & 0x1f)) + 1);
+        /* Short timers stop L2 anywhere; the timer counts the TSC, L0's
+         * EPT02 refills after the edits included, so under a hypervisor
+         * only the long ones let L2 get work done between edits. */
+        uint64_t t = pick(2) ? 50 + pick(3000) : 4000 + pick(250000);
+        vmw(F_PREEMPT_TIMER, (t >> (cap.misc & 0x1f)) + 1);
         struct exit_info *e = l2_run();
         bool report = false;
         if (e->vmfail) {

@@ -226,7 +226,11 @@ static bool template_setup(void)
         return false;
     if (!vm_setup((void (*)(uint64_t))0, 0) || !set_pin(PIN_PREEMPT) || !set_proc(PROC_HLT))
         return false;
-    vmw(F_PREEMPT_TIMER, 0x200);
+    /* The timer counts the TSC, and under a hypervisor L0's work for L2
+     * (vmcs02, EPT02 fills after each sandbox rebuild) takes TSC time
+     * before L2's first instruction: the template's backstop is long
+     * enough for L2 to reach its VMCALL there too. */
+    vmw(F_PREEMPT_TIMER, 0x10000u >> (cap.misc & 0x1f));
     vmw(F_EXC_BITMAP, ~0u);
     vmw(F_EPTP, pa(sb[SB_EPML4]) | (3ul << 3) | 6);
     vmw(F_G_CR3, pa(sb[SB_L2PML4]));
