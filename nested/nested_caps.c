@@ -54,11 +54,11 @@ void nested_caps_compute(const struct nested_phys *p, struct nested_caps *c)
      * settings keep every default1 bit at 1); the true ones say which of
      * those L1 may clear. */
     m[IDX(MSR_VMX_PINBASED)] = control(p->pin, NESTED_PIN_OK);
-    m[IDX(MSR_VMX_PROCBASED)] = control(p->proc, NESTED_PROC_OK);
+    m[IDX(MSR_VMX_PROCBASED)] = control(p->proc | NESTED_PROC_MUST1, NESTED_PROC_OK);
     m[IDX(MSR_VMX_EXIT)] = control(p->exit, NESTED_EXIT_OK);
     m[IDX(MSR_VMX_ENTRY)] = control(p->entry, NESTED_ENTRY_OK);
     m[IDX(MSR_VMX_TRUE_PINBASED)] = true_control(p->true_pin, m[IDX(MSR_VMX_PINBASED)]);
-    m[IDX(MSR_VMX_TRUE_PROCBASED)] = true_control(p->true_proc, m[IDX(MSR_VMX_PROCBASED)]);
+    m[IDX(MSR_VMX_TRUE_PROCBASED)] = true_control(p->true_proc | NESTED_PROC_MUST1, m[IDX(MSR_VMX_PROCBASED)]);
     m[IDX(MSR_VMX_TRUE_EXIT)] = true_control(p->true_exit, m[IDX(MSR_VMX_EXIT)]);
     m[IDX(MSR_VMX_TRUE_ENTRY)] = true_control(p->true_entry, m[IDX(MSR_VMX_ENTRY)]);
 

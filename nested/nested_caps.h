@@ -39,6 +39,11 @@
                           BIT(24) /* unconditional I/O */ | BIT(25) /* I/O bitmaps */ | \
                           BIT(27) /* monitor trap flag */ | BIT(28) /* MSR bitmaps */ | \
                           BIT(29) /* MONITOR */ | BIT(30) /* PAUSE */ | BIT(31) /* secondary */)
+/* Primary controls L1 must set (allowed-0 = 1).  RDPMC exiting: Nestor
+ * offers no performance counters (CPUID.0AH = 0), so an L2 RDPMC has
+ * nothing to read; L1 gets every one to emulate as it likes, rather than
+ * have its guest take a #GP it did not choose. */
+#define NESTED_PROC_MUST1 BIT(11)
 #define NESTED_PROC2_OK  (BIT(1) /* EPT */ | BIT(2) /* descriptor-table exiting */ | \
                           BIT(3) /* RDTSCP */ | BIT(5) /* VPID */ | BIT(6) /* WBINVD exiting */ | \
                           BIT(7) /* unrestricted guest */ | BIT(10) /* PAUSE-loop exiting */ | \

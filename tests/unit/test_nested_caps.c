@@ -72,7 +72,9 @@ static void controls_are_self_consistent(void **state)
     assert_int_equal((uint32_t)msr(MSR_VMX_EXIT) & 0x00036dff, 0x00036dff);
     assert_int_equal((uint32_t)msr(MSR_VMX_ENTRY) & 0x000011ff, 0x000011ff);
     /* The true ones let L1 clear what the CPU lets it clear. */
-    assert_int_equal((uint32_t)msr(MSR_VMX_TRUE_PROCBASED), 0x04006172);
+    /* ...except RDPMC exiting (bit 11), which L1 must set: no PMU to reach. */
+    assert_int_equal((uint32_t)msr(MSR_VMX_TRUE_PROCBASED), 0x04006172 | 0x800);
+    assert_int_equal((uint32_t)msr(MSR_VMX_PROCBASED) & 0x800, 0x800);
     assert_int_equal((uint32_t)msr(MSR_VMX_TRUE_EXIT), 0x00036dfb);
 }
 

@@ -49,7 +49,7 @@ enum { ES, CS, SS, DS, FS, GS, LDTR, TR };
 static void good_controls(void)
 {
     set(VMCS_PIN_CONTROLS, 0x16 | PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
-    set(VMCS_PROC_CONTROLS, 0x04006172 | PROC_HLT_EXITING | PROC_USE_IO_BITMAPS |
+    set(VMCS_PROC_CONTROLS, 0x04006172 | PROC_RDPMC_EXITING | PROC_HLT_EXITING | PROC_USE_IO_BITMAPS |
                             PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY);
     set(VMCS_PROC_CONTROLS2, PROC2_ENABLE_EPT | PROC2_ENABLE_VPID);
     set(VMCS_EXIT_CONTROLS, 0x36dfb | EXIT_HOST_ADDR_SPACE_SIZE | EXIT_ACK_INTR_ON_EXIT |
@@ -308,6 +308,9 @@ static void proc_controls_against_true_caps(void **state)
     CTL_BAD("primary processor-based");
     good64();
     clear(VMCS_PROC_CONTROLS, BIT(1));                  /* default1 even in the TRUE MSR */
+    CTL_BAD("primary processor-based");
+    good64();
+    clear(VMCS_PROC_CONTROLS, PROC_RDPMC_EXITING);      /* fixed to 1 for L1 (no PMU) */
     CTL_BAD("primary processor-based");
     /* The TRUE MSR lets CR3-load/store exiting be 0 (the non-true one would
      * not): it is the one used, as IA32_VMX_BASIC[55] is set. */
