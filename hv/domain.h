@@ -46,6 +46,7 @@ struct vcpu {
     uint64_t kernel_gs_base, star, lstar, cstar, fmask, tsc_aux;
     uint8_t fxsave[512] __attribute__((aligned(16)));
     struct lapic lapic;             /* its local APIC (lapic.h); CR8 is its TPR */
+    uint64_t tsc_offset;            /* its TSC = host TSC + this (WRMSR IA32_TSC moves it) */
     bool irq_any;                   /* the local APIC presents a vector (vcpu_lapic_sync) */
     uint64_t timer_deadline;        /* sched.c: TSC of its next APIC timer interrupt */
 

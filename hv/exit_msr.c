@@ -20,7 +20,7 @@ static bool read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
     case MSR_IA32_PAT:            *val = vmread(VMCS_GUEST_IA32_PAT); return true;
     case MSR_IA32_DEBUGCTL:       *val = vmread(VMCS_GUEST_IA32_DEBUGCTL); return true;
     case MSR_IA32_APIC_BASE:      *val = v->lapic.base_msr; return true;
-    case MSR_IA32_TSC:            *val = rdtsc(); return true;
+    case MSR_IA32_TSC:            *val = rdtsc() + v->tsc_offset; return true;
     /* Locked, VMX off: the guest may not enable VMX. */
     case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCK; return true;
     /* Fast strings on, BTS and PEBS unavailable. */
@@ -96,6 +96,9 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
         return true;
     case MSR_IA32_APIC_BASE:
         return write_apic_base(v, val);
+    case MSR_IA32_TSC:
+        vcpu_set_tsc(v, val);
+        return true;
     case MSR_IA32_BIOS_SIGN_ID:
         return true;            /* microcode revision probe */
     case MSR_IA32_MTRR_DEF_TYPE:

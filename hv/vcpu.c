@@ -15,6 +15,15 @@ void vcpu_skip_instruction(struct vcpu *v)
     vcpu_advance_rip(v, (unsigned)vmread(VMCS_EXIT_INSTR_LEN));
 }
 
+void vcpu_set_tsc(struct vcpu *v, uint64_t val)
+{
+    v->tsc_offset = val - rdtsc();
+    if (v->dom->cfg.nested)
+        nested_tsc_offset_changed(v);       /* vmcs02 adds L1's offset */
+    else
+        vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
+}
+
 void vcpu_advance_rip(struct vcpu *v, unsigned len)
 {
     (void)v;

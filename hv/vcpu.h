@@ -28,9 +28,13 @@ void vcpu_deliver_irqs(struct vcpu *v);
  * v if it presents a vector) and tell the scheduler its timer deadline.
  * Needs no VMCS. */
 void vcpu_lapic_sync(struct vcpu *v);
-/* The TSC as v's guest sees it (the APIC timer's clock).  vmcs01's TSC
- * offset is 0, so it is the host's. */
+/* The APIC timer's clock: the host TSC, so that a guest's write of its
+ * own TSC (vcpu_set_tsc) does not move its APIC timers (the APIC timer
+ * counts the bus clock, not the TSC). */
 static inline uint64_t vcpu_guest_tsc(struct vcpu *v) { (void)v; return __builtin_ia32_rdtsc(); }
+/* WRMSR IA32_TSC by v's guest (or a VM-entry/exit MSR-load list of an L1
+ * hypervisor): v's TSC reads val now; kept as a TSC offset. */
+void vcpu_set_tsc(struct vcpu *v, uint64_t val);
 /* Advances RIP by len bytes (an instruction the hv emulated whose length
  * the exit does not report) and ends STI/MOV-SS blocking. */
 void vcpu_advance_rip(struct vcpu *v, unsigned len);

@@ -43,7 +43,7 @@ static void write_controls(struct vcpu *v)
     vmwrite(VMCS_VPID, v->vpid);
     vmwrite(VMCS_CR0_GUEST_HOST_MASK, HV_CR0_OWNED);
     vmwrite(VMCS_CR4_GUEST_HOST_MASK, HV_CR4_OWNED);
-    vmwrite(VMCS_TSC_OFFSET, 0);
+    vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
     vmwrite(VMCS_LINK_POINTER, ~0ull);
 }
 

@@ -113,7 +113,8 @@ static void choose_controls(void)
                           PIN_PREEMPTION_TIMER, 0, MSR_IA32_VMX_TRUE_PINBASED);
     vmx_caps.proc = choose("processor-based",
                            PROC_HLT_EXITING | PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING |
-                           PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY,
+                           PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY |
+                           PROC_USE_TSC_OFFSETTING,
                            PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_RDPMC_EXITING,
                            MSR_IA32_VMX_TRUE_PROCBASED);
     /* CR3 accesses need not exit under EPT: drop the default-1 bits if the

@@ -44,6 +44,15 @@ static inline int vmptrld(uint64_t pa)
     return fail;
 }
 
+/* The current-VMCS pointer (for the rare paths that can run with either
+ * of an L1's VMCSs current). */
+static inline uint64_t vmptrst(void)
+{
+    uint64_t pa;
+    __asm__ volatile("vmptrst %0" : "=m"(pa) :: "memory");
+    return pa;
+}
+
 static inline uint64_t vmread(uint64_t field)
 {
     uint64_t v;

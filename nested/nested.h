@@ -133,6 +133,9 @@ void nested_l2_exit(struct vcpu *v, uint32_t full_reason);
 /* Before each VM entry to L2 (vmcs02 current): may turn into an exit to
  * L1 (a virtual interrupt L1 intercepts). */
 void nested_before_l2_entry(struct vcpu *v);
+/* v's TSC offset for L1 changed (vcpu_set_tsc): the current VMCS and the
+ * other one follow. */
+void nested_tsc_offset_changed(struct vcpu *v);
 /* L0 lowered vmcs02's VMX-preemption timer by `by` while L2 runs (an APIC
  * timer of L1's is due sooner): keeps L1's own timer for L2 counting right. */
 void nested_l0_timer_lowered(struct vcpu *v, uint32_t by);

@@ -292,7 +292,10 @@ static void l0_handle(struct vcpu *v, uint32_t reason, uint64_t qual)
     }
     if (reason == EXIT_RDMSR || reason == EXIT_WRMSR) {
         uint64_t val = (v->regs.gpr[R_DX] << 32) | (uint32_t)v->regs.gpr[R_AX];
-        if (!nested_msr(v, (uint32_t)v->regs.gpr[R_CX], reason == EXIT_WRMSR, &val)) {
+        uint32_t msr = (uint32_t)v->regs.gpr[R_CX];
+        if (reason == EXIT_RDMSR && msr == MSR_IA32_TSC)
+            val = rdtsc() + vmread(VMCS_TSC_OFFSET);    /* L2's view, as its RDTSC */
+        else if (!nested_msr(v, msr, reason == EXIT_WRMSR, &val)) {
             nested_l2_exception(v, X86_EXC_GP, true, 0, 0);
             return;
         }

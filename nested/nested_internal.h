@@ -76,6 +76,8 @@ static inline uint32_t vmcs12_proc2(const struct vcpu_nested *n)
 }
 /* vmcs02 current: */
 void vmcs02_put_rare(struct vcpu *v, const struct l1_regs *l1);
+/* vmcs02's TSC offset: L0's for L1 plus vmcs12's when L1 offsets. */
+uint64_t vmcs02_tsc_offset(const struct vcpu *v);
 void vmcs02_get_rare(struct vcpu *v);
 
 /* ---- entry and exit (nested_entry.c, nested_exit.c) ---- */

@@ -81,6 +81,35 @@ static uint32_t proc12(const struct vcpu_nested *n) { return (uint32_t)G(VMCS_PR
 
 /* ---- rare fields ---------------------------------------------------------- */
 
+/* L2's TSC is L1's (host + L0's offset for L1) plus vmcs12's offset when
+ * L1 uses TSC offsetting (SDM 26.3, "RDTSC"). */
+uint64_t vmcs02_tsc_offset(const struct vcpu *v)
+{
+    const struct vcpu_nested *n = &v->nested;
+    return v->tsc_offset + ((proc12(n) & PROC_USE_TSC_OFFSETTING) ? G(VMCS_TSC_OFFSET) : 0);
+}
+
+void nested_tsc_offset_changed(struct vcpu *v)
+{
+    struct vcpu_nested *n = &v->nested;
+    /* vmcs02 may be current before v->vmcs_pa says so (the VM-entry
+     * MSR-load list of an entry in progress). */
+    if (!n->vmcs02_pa || vmptrst() != n->vmcs02_pa) {      /* vmcs01 current */
+        vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
+        n->rare_dirty = true;                               /* vmcs02's includes it */
+        return;
+    }
+    /* L2's WRMSR that L1 lets through, or vmcs12's entry MSR-load list:
+     * L1's TSC takes the value (not offset by vmcs12's, as the CPU's
+     * WRMSR), L2 sees it plus vmcs12's offset. */
+    vmwrite(VMCS_TSC_OFFSET, vmcs02_tsc_offset(v));
+    vmptrld(n->vmcs01_pa);
+    vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
+    vmptrld(n->vmcs02_pa);
+    n->rare_dirty = true;
+}
+
+
 static void put_controls(struct vcpu *v)
 {
     struct vcpu_nested *n = &v->nested;
@@ -113,7 +142,7 @@ static void put_controls(struct vcpu *v)
         vmwrite(VMCS_CR3_TARGET0 + 2 * i, vmcs12_get(n->vmcs12, VMCS_CR3_TARGET0 + 2 * i));
     vmwrite(VMCS_CR0_GUEST_HOST_MASK, G(VMCS_CR0_GUEST_HOST_MASK) | HV_CR0_OWNED);
     vmwrite(VMCS_CR4_GUEST_HOST_MASK, G(VMCS_CR4_GUEST_HOST_MASK) | HV_CR4_OWNED);
-    vmwrite(VMCS_TSC_OFFSET, (proc12(n) & PROC_USE_TSC_OFFSETTING) ? G(VMCS_TSC_OFFSET) : 0);
+    vmwrite(VMCS_TSC_OFFSET, vmcs02_tsc_offset(v));
     vmwrite(VMCS_VPID, n->vpid02);
 }
 

@@ -55,6 +55,17 @@ static void test_msrs(void)
     CHECK(rdmsr_safe(0x12345678, &v) == 13, "unknown MSR read -> #GP");
     CHECK(wrmsr_safe(0x12345678, 1) == 13, "unknown MSR write -> #GP");
     CHECK(rdmsr_safe(0x10, &v) == -1 && rdmsr_safe(0x10, &v2) == -1 && v2 > v, "TSC MSR advances");
+    {
+        /* WRMSR IA32_TSC sets the TSC the guest reads, by RDMSR and RDTSC;
+         * it goes on counting from there.  Written back forward, never
+         * back in time, so the rest of the test sees a monotonic TSC. */
+        uint64_t t0 = rdtsc(), target = t0 + (1ull << 40);
+        int wf = wrmsr_safe(0x10, target);
+        uint64_t r1 = 0, r2 = rdtsc();
+        rdmsr_safe(0x10, &r1);
+        CHECK(wf == -1 && r1 >= target && r1 - target < 100000 && r2 >= target && r2 - target < 100000,
+              "TSC write: RDMSR %#lx and RDTSC %#lx continue from the value written %#lx", r1, r2, target);
+    }
     CHECK(wrmsr_safe(0xc0000082, 0xffffffff81000000ull) == -1 && rdmsr_safe(0xc0000082, &v) == -1 &&
           v == 0xffffffff81000000ull, "LSTAR (passed through) write/read back");
     CHECK(wrmsr_safe(0xc0000102, 0x1234000) == -1 && rdmsr_safe(0xc0000102, &v) == -1 && v == 0x1234000,

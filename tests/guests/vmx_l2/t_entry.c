@@ -110,6 +110,36 @@ L2FN static void l2_tsc_aux(uint64_t arg)
     __asm__ volatile("wrmsr" :: "c"(0xc0000103), "a"(0x43), "d"(0));
 }
 
+/* L2 reads its TSC twice: by RDTSC and by RDMSR (L1 lets it through). */
+L2FN static void l2_tsc(uint64_t arg)
+{
+    uint32_t lo, hi;
+    out[2] = rdtsc();
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x10));
+    out[3] = ((uint64_t)hi << 32) | lo;
+}
+
+/* IA32_TSC in the VM-entry MSR-load list sets the TSC (L1's, as WRMSR
+ * would); L2 sees it plus vmcs12's TSC offset, by RDTSC and RDMSR. */
+static void tsc_load_case(void)
+{
+    if (!vm_setup(l2_tsc, 0) || !set_proc(PROC_MSR_BITMAPS | PROC_TSC_OFFSET))
+        return;
+    uint64_t base = rdtsc() + (1ul << 40), off = 1ul << 36;
+    entry_msrs[0][0] = 0x10, entry_msrs[0][1] = base;
+    vmw(F_ENTRY_MSR_LOAD_ADDR, pa(entry_msrs));
+    vmw(F_ENTRY_MSR_LOAD_COUNT, 1);
+    vmw(F_TSC_OFFSET, off);
+    out[2] = out[3] = 0;
+    l2_done("entry: IA32_TSC in the MSR-load list");
+    uint64_t l1_now = rdtsc();
+    CHECK(out[2] >= base + off && out[2] - (base + off) < 2000000 && out[3] >= out[2] &&
+          out[3] - out[2] < 2000000,
+          "entry: L2's RDTSC %#lx and RDMSR %#lx continue from the loaded %#lx plus the offset %#lx",
+          out[2], out[3], base, off);
+    CHECK(l1_now >= base && l1_now < out[2], "entry: L1's own TSC continues from the loaded value (%#lx)", l1_now);
+}
+
 void t_entry(void)
 {
     /* Controls (27.2.1.1). */
@@ -176,6 +206,7 @@ void t_entry(void)
     CHECK(exit_store[0][1] == 0x43, "entry: the VM-exit MSR-store list saved L2's TSC_AUX (%#lx)", exit_store[0][1]);
     CHECK(aux == 7, "entry: the VM-exit MSR-load list loaded L1's TSC_AUX (%#lx)", aux);
     wrmsr_safe(0xc0000103, aux0);
+    tsc_load_case();
 }
 
 /* ---- launch state, state after VM exit ------------------------------------------- */
