@@ -32,6 +32,13 @@ static bool read_bit(const struct l1_reader *rd, uint64_t base, uint64_t bit)
     return byte & (1u << (bit % 8));
 }
 
+bool nested_vmcs_field_exits(const uint8_t *v12, uint64_t enc, bool write, const struct l1_reader *rd)
+{
+    if (!(proc2(v12) & PROC2_VMCS_SHADOWING) || (enc >> 15))
+        return true;
+    return read_bit(rd, V12(v12, write ? VMCS_VMWRITE_BITMAP : VMCS_VMREAD_BITMAP), enc);
+}
+
 /* 26.1.3: with "use I/O bitmaps" any bit of the accessed ports, or an
  * access wrapping past 0xffff, exits; else "unconditional I/O exiting". */
 bool nested_io_exits(const uint8_t *v12, uint16_t port, unsigned size, const struct l1_reader *rd)

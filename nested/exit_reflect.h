@@ -37,8 +37,8 @@ enum reflect nested_exit_owner(const struct l2_exit *e, const uint8_t *vmcs12,
  * XSETBV, VMCALL and the VMX instructions; task switches, triple faults;
  * VMFUNC of a function L1 is never offered): nested_exit_owner says L1
  * for them whatever vmcs12 holds, and the L2 exit path reflects them
- * without reading the exit's details (VMREAD/VMWRITE after L0's
- * emulation of vmcs12's VMCS shadowing passed them on). */
+ * without reading the exit's details (VMREAD/VMWRITE after
+ * nested_vmcs_field_exits said so). */
 static inline bool nested_exit_always_l1(unsigned reason)
 {
     switch (reason) {
@@ -53,6 +53,12 @@ static inline bool nested_exit_always_l1(unsigned reason)
 }
 
 /* The rules, one per exit kind, exposed for unit tests. */
+/* L2's VMREAD (write: VMWRITE) of encoding `enc` (the register operand,
+ * 32 bits outside 64-bit mode) exits to L1 unless vmcs12 enables VMCS
+ * shadowing, enc has bits 63:15 clear and its bit in the VMREAD (VMWRITE)
+ * bitmap is 0 (SDM 26.1.3); then it reaches the shadow VMCS. */
+bool nested_vmcs_field_exits(const uint8_t *vmcs12, uint64_t enc, bool write,
+                             const struct l1_reader *rd);
 bool nested_io_exits(const uint8_t *vmcs12, uint16_t port, unsigned size,
                      const struct l1_reader *rd);
 bool nested_msr_exits(const uint8_t *vmcs12, uint32_t msr, bool write,

@@ -163,6 +163,13 @@ static void count_reflected(struct vcpu_nested *n, unsigned reason)
         n->acct.row[reason].reflected++;
 }
 
+/* The exit information is in vmcs12: L1 runs. */
+static void exit_to_l1(struct vcpu *v, uint32_t reason)
+{
+    count_reflected(&v->nested, reason);
+    nested_leave_l2(v);
+}
+
 static void reflect(struct vcpu *v, uint32_t reason)
 {
     struct vcpu_nested *n = &v->nested;
@@ -173,21 +180,25 @@ static void reflect(struct vcpu *v, uint32_t reason)
     if (unlikely(reason == EXIT_VMREAD || reason == EXIT_VMWRITE || reason == EXIT_LDTR_TR) &&
         (G(VMCS_EXIT_INSTR_INFO) & BIT(10)))
         G(VMCS_EXIT_QUALIFICATION) = 0;
-    count_reflected(n, reason);
-    nested_leave_l2(v);
+    exit_to_l1(v, reason);
 }
 
-/* An exit L0 built itself (EPT violation from the EPT12 walk, timer,
- * interrupt): the fields it set in vmcs12 stay, the rest come from
- * vmcs02 except where given. */
-static void reflect_synthetic(struct vcpu *v, uint32_t reason, uint64_t qual, uint32_t intr_info)
+/* The exit information of an exit L0 built itself (EPT violation from
+ * the EPT12 walk, timer, interrupt, a fault of an instruction L0
+ * emulated): vmcs02's, with the reason, qualification and interruption
+ * information given; the caller may set more before exit_to_l1. */
+static void synthetic_exit_info(struct vcpu_nested *n, uint32_t reason, uint64_t qual,
+                                uint32_t intr_info)
 {
-    struct vcpu_nested *n = &v->nested;
     vmcs02_get_exit_info(n, reason);
     G(VMCS_EXIT_QUALIFICATION) = qual;
     G(VMCS_EXIT_INTR_INFO) = intr_info;
-    count_reflected(n, reason);
-    nested_leave_l2(v);
+}
+
+static void reflect_synthetic(struct vcpu *v, uint32_t reason, uint64_t qual, uint32_t intr_info)
+{
+    synthetic_exit_info(&v->nested, reason, qual, intr_info);
+    exit_to_l1(v, reason);
 }
 
 /* ---- faults of instructions L0 emulates for L2 ---------------------------- */
@@ -207,25 +218,19 @@ void nested_l2_exception(struct vcpu *v, unsigned vector, bool has_error, uint32
         return;
     }
     /* SDM 28.2.2: a #PF exit leaves CR2 alone; the qualification has it. */
-    vmcs02_get_exit_info(n, EXIT_EXCEPTION_NMI);
-    G(VMCS_EXIT_QUALIFICATION) = vector == X86_EXC_PF ? cr2 : 0;
-    G(VMCS_EXIT_INTR_INFO) = info;
+    synthetic_exit_info(n, EXIT_EXCEPTION_NMI, vector == X86_EXC_PF ? cr2 : 0, info);
     G(VMCS_EXIT_INTR_ERROR) = error;
-    count_reflected(n, EXIT_EXCEPTION_NMI);
-    nested_leave_l2(v);
+    exit_to_l1(v, EXIT_EXCEPTION_NMI);
 }
 
 void nested_l2_access_fault(struct vcpu *v, unsigned reason, uint64_t qual, uint64_t gla,
                             uint64_t gpa2)
 {
     struct vcpu_nested *n = &v->nested;
-    vmcs02_get_exit_info(n, reason);
-    G(VMCS_EXIT_QUALIFICATION) = qual;
-    G(VMCS_EXIT_INTR_INFO) = 0;
+    synthetic_exit_info(n, reason, qual, 0);
     G(VMCS_GUEST_LINEAR_ADDR) = gla;
     G(VMCS_GUEST_PHYSICAL_ADDR) = gpa2;
-    count_reflected(n, reason);
-    nested_leave_l2(v);
+    exit_to_l1(v, reason);
 }
 
 /* ---- L0's share --------------------------------------------------------------- */
@@ -408,13 +413,18 @@ void nested_l2_exit(struct vcpu *v, uint32_t full)
         handle_preemption_timer(v);
         break;
     case EXIT_VMREAD:
-    case EXIT_VMWRITE:
+    case EXIT_VMWRITE: {
         /* vmcs12's VMCS shadowing may let L2 reach its shadow VMCS
          * without L1 (vmcs02 does not shadow: L0 does it). */
-        if (nested_l2_vmcs_field(v, reason == EXIT_VMWRITE))
-            return;
-        reflect(v, reason);
+        struct l1_reader rd = { l1_read, v->dom };
+        bool write = reason == EXIT_VMWRITE;
+        uint64_t enc = nested_vmx_field_encoding(v);
+        if (nested_vmcs_field_exits(n->vmcs12, enc, write, &rd))
+            reflect(v, reason);
+        else
+            nested_l2_vmcs_field(v, write, enc);
         return;
+    }
     default: {
         if (nested_exit_always_l1(reason)) {
             reflect(v, reason);

@@ -117,12 +117,14 @@ void nested_l2_exception(struct vcpu *v, unsigned vector, bool has_error, uint32
  * qualification, the linear and L2 guest-physical addresses. */
 void nested_l2_access_fault(struct vcpu *v, unsigned reason, uint64_t qual, uint64_t gla,
                             uint64_t gpa2);
-/* L2's VMREAD/VMWRITE (vmx_emul.c): L0 performs it on the shadow VMCS
- * vmcs12's link pointer names when vmcs12's VMCS shadowing lets it
- * through (SDM 25.10, "VMREAD"/"VMWRITE" in VMX non-root operation).
- * True when L0 dealt with the exit (emulated, or raised the fault the
- * instruction takes); false when the exit is L1's. */
-bool nested_l2_vmcs_field(struct vcpu *v, bool write);
+/* The field encoding of the exiting VMREAD/VMWRITE (its register
+ * operand, 32 bits outside 64-bit mode). */
+uint64_t nested_vmx_field_encoding(struct vcpu *v);
+/* L2's VMREAD/VMWRITE of `enc` that vmcs12's VMCS shadowing lets through
+ * (nested_vmcs_field_exits said so), performed by L0 on the shadow VMCS
+ * vmcs12's link pointer names, with the SDM's non-root rules (CPL,
+ * VMfailInvalid/Valid, faults of a memory operand). */
+void nested_l2_vmcs_field(struct vcpu *v, bool write, uint64_t enc);
 
 /* ---- MSRs (msr_lists.c) ---- */
 

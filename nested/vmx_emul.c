@@ -464,6 +464,35 @@ static bool vmcs_field_insn_start(struct vcpu *v, struct vmx_insn_info *ii)
     return true;
 }
 
+/* VMREAD's destination operand takes val (32 bits outside 64-bit mode).
+ * False when a memory operand faulted (the fault is raised). */
+static bool vmread_store(struct vcpu *v, const struct vmx_insn_info *ii, uint64_t val)
+{
+    bool l64 = long_mode_64();
+    if (!l64)
+        val = (uint32_t)val;
+    if (ii->is_reg) {
+        vcpu_set_gpr(v, ii->reg1, val);
+        return true;
+    }
+    return !mem_operand(v, ii, &val, l64 ? 8 : 4, true);
+}
+
+/* VMWRITE's source operand (32 bits outside 64-bit mode).  False when a
+ * memory operand faulted (the fault is raised). */
+static bool vmwrite_source(struct vcpu *v, const struct vmx_insn_info *ii, uint64_t *val)
+{
+    bool l64 = long_mode_64();
+    *val = 0;
+    if (ii->is_reg)
+        *val = vcpu_gpr(v, ii->reg1);
+    else if (mem_operand(v, ii, val, l64 ? 8 : 4, false))
+        return false;
+    if (!l64)
+        *val = (uint32_t)*val;
+    return true;
+}
+
 void nested_vmread(struct vcpu *v)
 {
     struct vcpu_nested *n = nst(v);
@@ -476,30 +505,17 @@ void nested_vmread(struct vcpu *v)
         vm_fail_valid(v, VMXERR_UNSUPPORTED_FIELD);
         return;
     }
-    bool l64 = long_mode_64();
-    if (!l64)
-        val = (uint32_t)val;
-    if (ii.is_reg)
-        vcpu_set_gpr(v, ii.reg1, val);
-    else if (mem_operand(v, &ii, &val, l64 ? 8 : 4, true))
-        return;
-    vm_succeed(v);
+    if (vmread_store(v, &ii, val))
+        vm_succeed(v);
 }
 
 void nested_vmwrite(struct vcpu *v)
 {
     struct vcpu_nested *n = nst(v);
     struct vmx_insn_info ii;
-    if (!vmcs_field_insn_start(v, &ii))
+    uint64_t val;
+    if (!vmcs_field_insn_start(v, &ii) || !vmwrite_source(v, &ii, &val))
         return;
-    bool l64 = long_mode_64();
-    uint64_t val = 0;
-    if (ii.is_reg)
-        val = vcpu_gpr(v, ii.reg1);
-    else if (mem_operand(v, &ii, &val, l64 ? 8 : 4, false))
-        return;
-    if (!l64)
-        val = (uint32_t)val;
     uint64_t enc = reg_operand(v, ii.reg2);
     nested_vmcs12_sync(v, enc);
     int err = vmcs12_write(n->vmcs12, enc, fields(), val, nested_caps_get()->vmwrite_any);
@@ -513,16 +529,11 @@ void nested_vmwrite(struct vcpu *v)
 
 /* ---- L2's VMREAD/VMWRITE under vmcs12's VMCS shadowing --------------------- */
 
-/* The VMREAD- or VMWRITE-bitmap bit for `enc` (bits 14:0).  A bitmap L1
- * placed outside its RAM reads as all ones there (no memory answers):
- * every access exits to L1. */
-static bool bitmap_says_exit(struct vcpu *v, uint64_t bitmap, uint64_t enc)
+uint64_t nested_vmx_field_encoding(struct vcpu *v)
 {
-    uint64_t at = bitmap + ((enc & 0x7fff) >> 3);
-    uint8_t byte = 0xff;
-    if (at < v->dom->mem_bytes)
-        copy_from_gpa(v->dom, &byte, at, 1);
-    return (byte >> (enc & 7)) & 1;
+    struct vmx_insn_info ii;
+    insn_info(&ii);
+    return reg_operand(v, ii.reg2);
 }
 
 /* The shadow VMCS, in L1 memory (its place was checked at VM entry: a
@@ -533,63 +544,43 @@ static bool shadow12_read(struct vcpu *v, uint64_t link, uint8_t *buf)
            !copy_from_gpa(v->dom, buf, link, VMCS12_SIZE);
 }
 
-bool nested_l2_vmcs_field(struct vcpu *v, bool write)
+void nested_l2_vmcs_field(struct vcpu *v, bool write, uint64_t enc)
 {
     struct vcpu_nested *n = nst(v);
-    struct vmx_insn_info ii;
-    insn_info(&ii);
-    uint64_t enc = reg_operand(v, ii.reg2);
-    /* The VM-exit conditions come first (the CPU checked the mode's #UD
-     * before the exit). */
-    if (!(vmcs12_proc2(n) & PROC2_VMCS_SHADOWING) || (enc >> 15) ||
-        bitmap_says_exit(v, vmcs12_get(n->vmcs12, write ? VMCS_VMWRITE_BITMAP : VMCS_VMREAD_BITMAP),
-                         enc))
-        return false;
     if (vcpu_cpl() > 0) {
         raise_exception(v, X86_EXC_GP, true, 0, 0);
-        return true;
+        return;
     }
     uint64_t link = vmcs12_get(n->vmcs12, VMCS_LINK_POINTER);
-    uint8_t shadow[VMCS12_SIZE];
     if (link == ~0ull) {
         vm_fail_invalid(v);
-        return true;
+        return;
     }
+    uint8_t shadow[VMCS12_SIZE];
     if (!shadow12_read(v, link, shadow)) {
         domain_crash(v->dom, "shadow VMCS at %#lx left L1's RAM", link);
-        return true;
+        return;
     }
-    bool l64 = long_mode_64();
-    uint64_t val = 0;
+    struct vmx_insn_info ii;
+    insn_info(&ii);
+    uint64_t val;
     if (!write) {
-        if (vmcs12_read(shadow, enc, fields(), &val)) {
+        if (vmcs12_read(shadow, enc, fields(), &val))
             vm_fail_valid(v, VMXERR_UNSUPPORTED_FIELD);
-            return true;
-        }
-        if (!l64)
-            val = (uint32_t)val;
-        if (ii.is_reg)
-            vcpu_set_gpr(v, ii.reg1, val);
-        else if (mem_operand(v, &ii, &val, l64 ? 8 : 4, true))
-            return true;
-        vm_succeed(v);
-        return true;
+        else if (vmread_store(v, &ii, val))
+            vm_succeed(v);
+        return;
     }
-    if (ii.is_reg)
-        val = vcpu_gpr(v, ii.reg1);
-    else if (mem_operand(v, &ii, &val, l64 ? 8 : 4, false))
-        return true;
-    if (!l64)
-        val = (uint32_t)val;
+    if (!vmwrite_source(v, &ii, &val))
+        return;
     int err = vmcs12_write(shadow, enc, fields(), val, nested_caps_get()->vmwrite_any);
     if (err) {
         vm_fail_valid(v, (uint32_t)err);
-        return true;
+        return;
     }
     unsigned off = vmcs12_offset(vmcs12_lookup(enc, fields()));
     copy_to_gpa(v->dom, link + off, shadow + off, 8);
     vm_succeed(v);
-    return true;
 }
 
 /* VMLAUNCH and VMRESUME: the checks of SDM 27.1 that precede the checks of

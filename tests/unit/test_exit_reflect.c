@@ -1042,6 +1042,37 @@ static void unconditional_and_unknown_exits_are_l1s(void **state)
     assert_int_equal(nr_reads, 0);
 }
 
+/* 26.1.3: L2's VMREAD/VMWRITE exits unless VMCS shadowing is on (and
+ * activated), the encoding has bits 63:15 clear and its bitmap bit is 0;
+ * a bitmap outside L1 memory reads as ones. */
+static void vmread_vmwrite_follow_shadowing_and_bitmaps(void **state)
+{
+    (void)state;
+    const uint64_t rd_bm = IO_A, wr_bm = IO_B, rip = 0x681e;
+    set(VMCS_VMREAD_BITMAP, rd_bm);
+    set(VMCS_VMWRITE_BITMAP, wr_bm);
+    /* Shadowing off, or on without "activate secondary controls". */
+    assert_true(nested_vmcs_field_exits(vmcs, rip, false, &rd));
+    set(VMCS_PROC_CONTROLS2, PROC2_VMCS_SHADOWING);
+    assert_true(nested_vmcs_field_exits(vmcs, rip, false, &rd));
+    set(VMCS_PROC_CONTROLS, PROC_ACTIVATE_SECONDARY);
+    /* Both bitmaps clear: neither exits; bit 0 (high access) is its own. */
+    assert_false(nested_vmcs_field_exits(vmcs, rip, false, &rd));
+    assert_false(nested_vmcs_field_exits(vmcs, rip, true, &rd));
+    mem_bit(rd_bm, rip, true);
+    assert_true(nested_vmcs_field_exits(vmcs, rip, false, &rd));
+    assert_false(nested_vmcs_field_exits(vmcs, rip, true, &rd));
+    assert_false(nested_vmcs_field_exits(vmcs, rip + 1, false, &rd));
+    mem_bit(wr_bm, 0x7fff, true);
+    assert_true(nested_vmcs_field_exits(vmcs, 0x7fff, true, &rd));
+    /* Bits 63:15 set: exits whatever bit 14:0 selects. */
+    assert_true(nested_vmcs_field_exits(vmcs, 0x8000 | 0x4400, false, &rd));
+    assert_true(nested_vmcs_field_exits(vmcs, (1ull << 32) | (rip + 1), false, &rd));
+    /* A bitmap L1 placed outside its memory. */
+    set(VMCS_VMREAD_BITMAP, OUTSIDE);
+    assert_true(nested_vmcs_field_exits(vmcs, rip + 1, false, &rd));
+}
+
 /* The shortcut of the L2 exit path: every reason it names is one the full
  * decision gives to L1 whatever the controls, and it names the known
  * unconditional ones. */
@@ -1076,6 +1107,7 @@ static void always_l1_agrees_with_the_decision(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(vmread_vmwrite_follow_shadowing_and_bitmaps),
         T(io_without_bitmaps_unconditional_decides),
         T(io_bitmaps_override_unconditional),
         T(io_port_in_bitmap_a_and_b),
