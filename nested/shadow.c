@@ -115,14 +115,10 @@ void shadow_put(struct vcpu *v, uint32_t enc, uint64_t val)
 void shadow_to_vmcs12(struct vcpu *v, bool exit_info)
 {
     struct vcpu_nested *n = &v->nested;
-    uint8_t *v12 = n->vmcs12;
     vmptrld(n->shadow_pa);
-    if (likely(shadow_all_fields)) {
-        HOT_GUEST_COPIED(V12_GET)
-        HOT_DERIVED(V12_GET)
-    } else {
-        vmcs12_list_get(&rw_list, v12);
-    }
+    /* Off the hot path (shadow_hot_to_vmcs12 is the straight-line copy):
+     * the list of what this CPU lets the shadow hold. */
+    vmcs12_list_get(&rw_list, n->vmcs12);
     /* L1 may VMWRITE exit information too (MISC[29]); VM entry does not
      * read it, so only readers of the whole vmcs12 need it. */
     if (exit_info)

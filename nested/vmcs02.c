@@ -106,7 +106,6 @@ void nested_tsc_offset_changed(struct vcpu *v)
     vmptrld(n->vmcs01_pa);
     vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
     vmptrld(n->vmcs02_pa);
-    n->rare_dirty = true;
 }
 
 
