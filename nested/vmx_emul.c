@@ -466,7 +466,7 @@ static bool vmcs_field_insn_start(struct vcpu *v, struct vmx_insn_info *ii)
 
 /* VMREAD's destination operand takes val (32 bits outside 64-bit mode).
  * False when a memory operand faulted (the fault is raised). */
-static bool vmread_store(struct vcpu *v, const struct vmx_insn_info *ii, uint64_t val)
+static inline __attribute__((always_inline)) bool vmread_store(struct vcpu *v, const struct vmx_insn_info *ii, uint64_t val)
 {
     bool l64 = long_mode_64();
     if (!l64)
@@ -480,7 +480,7 @@ static bool vmread_store(struct vcpu *v, const struct vmx_insn_info *ii, uint64_
 
 /* VMWRITE's source operand (32 bits outside 64-bit mode).  False when a
  * memory operand faulted (the fault is raised). */
-static bool vmwrite_source(struct vcpu *v, const struct vmx_insn_info *ii, uint64_t *val)
+static inline __attribute__((always_inline)) bool vmwrite_source(struct vcpu *v, const struct vmx_insn_info *ii, uint64_t *val)
 {
     bool l64 = long_mode_64();
     *val = 0;
